@@ -1,0 +1,116 @@
+#include "base/base.h"
+
+void bug_at(const char *file, int line, const char *msg)
+{
+	fprintf(stderr, "mamori: BUG at %s:%d: %s\n", file, line, msg);
+	abort();
+}
+
+static void *oom(size_t n)
+{
+	fprintf(stderr, "mamori: out of memory (%zu bytes)\n", n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	return p ? p : oom(n);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	return p ? p : oom(n * size);
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	return q ? q : oom(n);
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap, bytes;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 8;
+	while (ncap < need)
+		if (size_mul(ncap, 2, &ncap))
+			return ERR_OVERFLOW;
+	if (size_mul(ncap, elem, &bytes))
+		return ERR_OVERFLOW;
+	p = realloc(*arr, bytes);
+	if (!p)
+		return ERR_NOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+bool mem_equal_ct(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+void mem_wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+	while (n--)
+		*v++ = 0;
+}
+
+int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+	size_t i = 0;
+	bool neg = false;
+	uint64_t v = 0, lim;
+
+	if (len == 0)
+		return ERR_INVALID;
+	if (s[0] == '-') {
+		if (min >= 0)
+			return ERR_INVALID;
+		neg = true;
+		i = 1;
+		if (len == 1)
+			return ERR_INVALID;
+	}
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		unsigned d;
+		if (s[i] < '0' || s[i] > '9')
+			return ERR_INVALID;
+		d = (unsigned)(s[i] - '0');
+		if (v > (lim - d) / 10)
+			return ERR_OVERFLOW;
+		v = v * 10 + d;
+	}
+	{
+		int64_t r = neg ? (int64_t)(0 - v) : (int64_t)v;
+		if (r < min || r > max)
+			return ERR_OVERFLOW;
+		*out = r;
+	}
+	return 0;
+}

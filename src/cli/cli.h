@@ -1,0 +1,47 @@
+/*
+ * cli.h - the `mamori` command: one file per subcommand (cmd_*.c), each a
+ * thin shell over the module functions the API also calls.
+ *
+ * Exit codes (the same for every subcommand):
+ *   0  success (for decide: allow)
+ *   1  failure (I/O, database, invalid data that was reported)
+ *   2  usage error or a malformed request
+ *   3  decide: deny
+ */
+#ifndef MAMORI_CLI_H
+#define MAMORI_CLI_H
+
+#include "base/base.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DENY = 3 };
+
+/* Each takes argv after the subcommand name (argv[0] is the subcommand). */
+int cmd_init(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
+
+/* Print an error line "mamori: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) MM_PRINTF(1, 2);
+/* True if stderr is a terminal (for progress bars). */
+bool cli_stderr_is_tty(void);
+
+/*
+ * A tiny option parser over argv: options may come before or after
+ * positional arguments; "--name value" and "--name=value" both work;
+ * "--" ends options. Unknown options are a usage error.
+ */
+struct cli_opt {
+	const char *name;   /* without the leading "--" */
+	bool takes_value;
+	const char **value; /* set to the value (or "1" for flags) */
+};
+/* Returns the number of positional args moved to pos (at most maxpos), or
+ * -1 after printing a usage error. */
+int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t nopts, char **pos,
+	      int maxpos);
+
+#endif

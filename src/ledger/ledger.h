@@ -1,0 +1,60 @@
+/*
+ * ledger.h - the audit-record interface.
+ *
+ * Every change of state that matters to an auditor (a decision, an access
+ * event, an import, an edit of policy) is appended here by the function
+ * that makes the change. Callers see only this interface: the store behind
+ * it is, for now, an append-only file of canonical records (see
+ * docs/internals/ledger.md); the tamper-evident Merkle log replaces its
+ * inside without changing callers.
+ *
+ * A record is: a kind (short ASCII word: "decision", "access", "import",
+ * "policy", "apikey", ...), a time, an actor (staff id, API key name,
+ * "cli:<user>", "system"), and a body that is one JSON object (UTF-8, no
+ * newline). The ledger assigns consecutive indexes from 0.
+ *
+ * Durability: ledger_append() returns only once the record is on disk
+ * (fsync). Concurrent appenders share one fsync (group commit), so many
+ * threads appending at once cost about one fsync per group, not per record.
+ *
+ * Threading: a struct ledger may be used by many threads at once. Only one
+ * process may open an instance's ledger for writing (an exclusive lock on
+ * the directory); a second gets ERR_BUSY.
+ */
+#ifndef MAMORI_LEDGER_H
+#define MAMORI_LEDGER_H
+
+#include "base/base.h"
+
+struct ledger;
+struct buf;
+
+#define LEDGER_KIND_MAX 32
+#define LEDGER_ACTOR_MAX 128
+#define LEDGER_BODY_MAX ((size_t)1 << 20)
+
+struct audit_rec {
+	const char *kind;  /* [a-z_]{1,32} */
+	int64_t ts;        /* seconds since the epoch; TS_NONE means now */
+	const char *actor; /* printable, 1-128 bytes */
+	const char *body;  /* one JSON object, at most LEDGER_BODY_MAX bytes */
+	size_t body_len;
+};
+
+enum ledger_mode { LEDGER_READ_ONLY = 0, LEDGER_WRITE = 1 };
+
+/* Open (creating when mode is LEDGER_WRITE) the ledger in directory dir. */
+MM_WUR int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out);
+void ledger_close(struct ledger *l); /* NULL is a no-op */
+
+/* Append one record; on success *index (if not NULL) is its index. */
+MM_WUR int ledger_append(struct ledger *l, const struct audit_rec *rec, uint64_t *index);
+/* Append n records as one durable group; *first gets the first index. */
+MM_WUR int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n,
+			      uint64_t *first);
+/* Number of records. */
+uint64_t ledger_size(struct ledger *l);
+/* Read the canonical bytes of record index into out (replacing contents). */
+MM_WUR int ledger_read(struct ledger *l, uint64_t index, struct buf *out);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * registry.h - the municipality's people and records: systems, departments,
+ * staff, residents, cases, overtime (../shared/FORMATS.md), their import
+ * and validation, and the in-memory snapshot the hot paths read.
+ *
+ * Import is all-or-nothing: every file in the data directory is validated
+ * completely first; any error means nothing is written. Valid files upsert
+ * by id in one transaction; importing the same files again changes
+ * nothing. Each successful import is recorded in the ledger (kind
+ * "import") by registry_import itself.
+ */
+#ifndef MAMORI_REGISTRY_H
+#define MAMORI_REGISTRY_H
+
+#include "base/base.h"
+
+struct store;
+struct ledger;
+struct diag;
+struct arena;
+
+enum employment {
+	EMP_REGULAR = 0,  /* 正規職員 */
+	EMP_FISCAL_YEAR,  /* 会計年度任用職員 */
+	EMP_TEMPORARY,    /* 臨時職員 */
+	EMP_CONTRACTOR,   /* 委託事業者の従事者 */
+	EMP__COUNT
+};
+/* "regular", ... ; NULL for an out-of-range value. */
+const char *employment_name(enum employment e);
+int employment_parse(const char *s, enum employment *out);
+
+enum need_to_know { NTK_DEFAULT = 0, NTK_MONITOR, NTK_ENFORCE };
+
+/* A string list: items point into the snapshot's arena. */
+struct strlist {
+	const char **v;
+	uint32_t n;
+};
+
+struct reg_system {
+	const char *id, *name, *zone;
+	const char *confidentiality, *integrity, *availability; /* may be NULL */
+	enum need_to_know need_to_know;
+};
+
+struct reg_department {
+	const char *id, *name, *parent; /* parent may be NULL */
+	struct strlist systems;
+};
+
+struct reg_staff {
+	const char *id, *name, *surname, *dept;
+	enum employment employment;
+	struct strlist roles, zones;
+	int32_t start, end, training, pledge; /* DAY_NONE when absent */
+	const char *address_id, *household_id, *contractor; /* may be NULL */
+};
+
+struct reg_resident {
+	const char *id, *surname, *given;
+	int32_t birth;
+	const char *address_id, *household_id;
+	struct strlist flags;
+};
+
+struct reg_case {
+	const char *id, *resident_id, *dept, *kind;
+	const char *assigned_to; /* may be NULL */
+	int64_t opened, closed;  /* closed is TS_NONE while open */
+};
+
+struct reg_overtime {
+	const char *staff_id;
+	int64_t start, end;
+};
+
+/*
+ * A read-only snapshot of the registry, loaded whole from the store. All
+ * strings live in the snapshot's arena. Arrays are sorted by id (cases by
+ * resident_id then opened; overtime by staff_id then start).
+ */
+struct registry_data {
+	struct arena *arena;
+	struct reg_system *systems;
+	size_t nsystems;
+	struct reg_department *departments;
+	size_t ndepartments;
+	struct reg_staff *staff;
+	size_t nstaff;
+	struct reg_resident *residents;
+	size_t nresidents;
+	struct reg_case *cases;
+	size_t ncases;
+	struct reg_overtime *overtime;
+	size_t novertime;
+};
+
+MM_WUR int registry_load(struct store *st, struct registry_data **out);
+void registry_data_free(struct registry_data *d); /* NULL is a no-op */
+
+/* What an import did, per file kind. */
+struct import_stats {
+	const char *kind; /* "systems", "departments", ... */
+	size_t lines;     /* non-blank lines read */
+	size_t inserted, updated, unchanged;
+};
+
+struct import_opts {
+	const char *datadir;   /* folder holding some of the FORMATS.md files */
+	const char *staff_csv; /* optional HR CSV with a header row, or NULL */
+	const char *actor;     /* who imports, for the ledger */
+	bool progress;         /* draw a progress bar on stderr */
+	size_t max_errors;     /* diagnostics kept; 0 = 100 */
+};
+
+/*
+ * Validate then import. On any validation error: returns ERR_INVALID,
+ * every problem is in d (as "FILE:LINE: field 'x': reason"), nothing is
+ * written. On success stats[0..*nstats) describe each file imported
+ * (stats must hold 8 entries).
+ */
+MM_WUR int registry_import(struct store *st, struct ledger *lg, const struct import_opts *o,
+			   struct diag *d, struct import_stats stats[8], size_t *nstats);
+
+/*
+ * Validate one line of a FORMATS.md file of the given kind ("systems",
+ * "departments", "staff", "residents", "cases", "overtime", "access")
+ * on its own: JSON syntax, field types, enums, dates, id syntax; no
+ * cross-file checks. Problems go to d under file name `kind`.jsonl and
+ * line 1. Returns 0 or ERR_INVALID. Used by the fuzz harnesses and by
+ * `POST /v1/events` later.
+ */
+MM_WUR int registry_check_line(const char *kind, const char *line, size_t len, struct diag *d);
+
+#endif
