@@ -18,12 +18,6 @@ static const struct subcommand subcommands[] = {
 	{"gen", cmd_gen, "合成データ（架空の自治体）を生成する",
 	 "generate a synthetic municipality"},
 	{"import", cmd_import, "台帳データを取り込む", "import registry data files"},
-	{"policy", cmd_policy, "ポリシーを検査・表示する (check, show)",
-	 "check or show the policy (check, show)"},
-	{"decide", cmd_decide, "アクセス可否を判定する", "decide an access request"},
-	{"serve", cmd_serve, "HTTP サーバを起動する", "run the HTTP server"},
-	{"apikey", cmd_apikey, "API キーを管理する (create, list, revoke)",
-	 "manage API keys (create, list, revoke)"},
 };
 
 static void usage(FILE *f)

@@ -118,7 +118,9 @@ struct import_opts {
  * Validate then import. On any validation error: returns ERR_INVALID,
  * every problem is in d (as "FILE:LINE: field 'x': reason"), nothing is
  * written. On success stats[0..*nstats) describe each file imported
- * (stats must hold 8 entries).
+ * (stats must hold 8 entries; the staff CSV has kind "staff_csv").
+ * lg may be NULL only for tools and tests on a scratch store: then the
+ * import is not recorded.
  */
 MM_WUR int registry_import(struct store *st, struct ledger *lg, const struct import_opts *o,
 			   struct diag *d, struct import_stats stats[8], size_t *nstats);

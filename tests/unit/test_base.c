@@ -1,4 +1,7 @@
 /* Unit tests for src/base: errors, buffers, arena, diagnostics, numbers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 

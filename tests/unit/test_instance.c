@@ -1,4 +1,7 @@
 /* Unit tests for src/instance: configuration, init, refusal to overwrite. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <sys/stat.h>
