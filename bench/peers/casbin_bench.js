@@ -64,13 +64,4 @@ function decide(f, rq) {
   return f.e.enforceSync(sub, res, sys, rq.action, env) ? 'allow' : 'deny';
 }
 
-async function main() {
-  const args = C.parseArgs(process.argv);
-  const ds = C.loadDataset(args.data);
-  const rqs = C.loadRequests(args.requests);
-  const f = await build(ds);
-  const res = C.timeAll(rqs, args.repeat, (rq) => decide(f, rq));
-  C.finish('casbin', args, rqs, res);
-}
-
-main().catch((err) => { process.stderr.write(String(err && err.stack || err) + '\n'); process.exit(1); });
+C.runMain('casbin', build, decide);

@@ -103,13 +103,4 @@ function decide(f, rq) {
   return line;
 }
 
-function main() {
-  const args = C.parseArgs(process.argv);
-  const ds = C.loadDataset(args.data);
-  const rqs = C.loadRequests(args.requests);
-  const f = build(ds);
-  const res = C.timeAll(rqs, args.repeat, (rq) => decide(f, rq));
-  C.finish('cedar', args, rqs, res);
-}
-
-main();
+C.runMain('cedar', build, decide);

@@ -143,5 +143,23 @@ function finish(name, args, rqs, res) {
     `decisions_per_s=${Math.round(res.rate)}\n`);
 }
 
+// The whole life of one peer benchmark: load, build the engine's facts
+// (build may be async), time every request, write the results.
+async function runBench(name, build, decide, render) {
+  const args = parseArgs(process.argv);
+  const ds = loadDataset(args.data);
+  const rqs = loadRequests(args.requests);
+  const f = await build(ds);
+  const res = timeAll(rqs, args.repeat, (rq) => decide(f, rq), render);
+  finish(name, args, rqs, res);
+}
+
+function runMain(name, build, decide, render) {
+  runBench(name, build, decide, render).catch((err) => {
+    process.stderr.write(String((err && err.stack) || err) + '\n');
+    process.exit(1);
+  });
+}
+
 module.exports = { DAY, JST, GRACE, dayOf, tsOf, jstDay, loadDataset, loadRequests,
-  caseLive, parseArgs, timeAll, finish };
+  caseLive, parseArgs, timeAll, finish, runMain };

@@ -100,14 +100,5 @@ function render(m) {
   return line;
 }
 
-function main() {
-  const args = C.parseArgs(process.argv);
-  const ds = C.loadDataset(args.data);
-  const rqs = C.loadRequests(args.requests);
-  const f = build(ds);
-  const res = C.timeAll(rqs, args.repeat, (rq) => decide(f, rq), render);
-  C.finish('plainjs', args, rqs, res);
-}
-
 module.exports = { build, decide, render };
-if (require.main === module) main();
+if (require.main === module) C.runMain('plainjs', build, decide, render);
