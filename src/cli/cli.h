@@ -19,9 +19,13 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DENY = 3 };
 int cmd_init(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
 
 /* Print an error line "mamori: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) MM_PRINTF(1, 2);
+/* Who runs the command, for the ledger: "cli:<login name>". */
+void cli_actor(char *out, size_t len);
 /* True if stderr is a terminal (for progress bars). */
 bool cli_stderr_is_tty(void);
 

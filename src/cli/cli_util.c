@@ -1,3 +1,4 @@
+#include <pwd.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -73,4 +74,14 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t nopts, char **
 		pos[npos++] = a;
 	}
 	return npos;
+}
+
+void cli_actor(char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+	if (getpwuid_r(getuid(), &pw, tmp, sizeof(tmp), &res) == 0 && res)
+		snprintf(out, len, "cli:%s", res->pw_name);
+	else
+		snprintf(out, len, "cli:%u", (unsigned)getuid());
 }

@@ -2,7 +2,6 @@
  * cmd_import.c - `mamori import DIR DATADIR [--staff-csv FILE]
  *                 [--max-errors N] [--quiet]`
  */
-#include <pwd.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -34,16 +33,6 @@ static void import_usage(FILE *f)
 	      "  --max-errors N    show at most N problems (default 100)\n"
 	      "  --quiet           no progress bar and no summary table\n"
 	      "exit status: 0 success, 1 invalid data or failure, 2 usage error\n"));
-}
-
-static void actor_name(char *out, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char tmp[4096];
-	if (getpwuid_r(getuid(), &pw, tmp, sizeof(tmp), &res) == 0 && res)
-		snprintf(out, len, "cli:%s", res->pw_name);
-	else
-		snprintf(out, len, "cli:%u", (unsigned)getuid());
 }
 
 /* Print s left- or right-aligned in a column of width cells, counting
@@ -100,7 +89,7 @@ int cmd_import(int argc, char **argv)
 		diag_print(&d, stderr);
 		goto out;
 	}
-	actor_name(actor, sizeof(actor));
+	cli_actor(actor, sizeof(actor));
 	io.datadir = pos[1];
 	io.staff_csv = csv;
 	io.actor = actor;

@@ -18,6 +18,8 @@ static const struct subcommand subcommands[] = {
 	{"gen", cmd_gen, "合成データ（架空の自治体）を生成する",
 	 "generate a synthetic municipality"},
 	{"import", cmd_import, "台帳データを取り込む", "import registry data files"},
+	{"policy", cmd_policy, "ポリシーを検査・表示する", "check or show the policy"},
+	{"decide", cmd_decide, "アクセスの可否を判定する", "decide whether an access is allowed"},
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "base/base.h"
+#include "base/arena.h"
 #include "base/buf.h"
 #include "base/diag.h"
 #include "base/i18n.h"
@@ -20,6 +21,7 @@
 #include "instance/instance_int.h"
 #include "ledger/ledger.h"
 #include "policy/policy.h"
+#include "registry/registry.h"
 #include "store/store.h"
 
 #define CONF_FILE "mamori.conf"
@@ -30,6 +32,7 @@ struct instance {
 	struct instance_config cfg;
 	struct store *store;
 	struct ledger *ledger;
+	struct policy_engine *engine;
 	unsigned flags;
 	pthread_mutex_t reload_lock;
 };
@@ -510,10 +513,9 @@ int instance_open(const char *dir, unsigned flags, struct instance **out, struct
 		goto out;
 	}
 	if (flags & INSTANCE_ENGINE) {
-		/* The decision engine (src/policy) is not in this build yet. */
-		diag_error(d, dir, 0, 0, NULL, "%s", err_msg(ERR_UNSUPPORTED));
-		r = ERR_UNSUPPORTED;
-		goto out;
+		in->engine = policy_engine_new();
+		if ((r = instance_reload(in, "system", d)) < 0)
+			goto out;
 	}
 	*out = in;
 	in = NULL;
@@ -528,6 +530,7 @@ void instance_close(struct instance *in)
 {
 	if (!in)
 		return;
+	policy_engine_free(in->engine);
 	ledger_close(in->ledger);
 	store_close(in->store);
 	pthread_mutex_destroy(&in->reload_lock);
@@ -555,8 +558,118 @@ struct ledger *instance_ledger(struct instance *in)
 	return in->ledger;
 }
 
+struct policy_engine *instance_engine(struct instance *in)
+{
+	return in->engine;
+}
 
 int instance_path(const struct instance *in, const char *rel, struct buf *out)
 {
 	return path_join(out, in->dir, rel);
+}
+
+/* ---- reload ---- */
+
+static void hex32(const unsigned char h[static 32], char out[static 65])
+{
+	sodium_bin2hex(out, 65, h, 32);
+}
+
+int instance_reload(struct instance *in, const char *actor, struct diag *d)
+{
+	struct policy *pol = NULL;
+	struct registry_data *rd = NULL;
+	struct decider *dc = NULL;
+	struct store *st = NULL;
+	struct buf path, text, body;
+	unsigned char h[32];
+	char hex[65];
+	int r;
+
+	if (!in->engine)
+		return ERR_INVALID;
+	buf_init(&path, 4096);
+	buf_init(&text, (size_t)4 << 20);
+	buf_init(&body, 4096);
+	pthread_mutex_lock(&in->reload_lock);
+	if ((r = path_join(&path, in->dir, in->cfg.policy)) < 0)
+		goto out;
+	if ((r = instance_read_file(path.data, (size_t)4 << 20, &text)) < 0) {
+		diag_error(d, path.data, 0, 0, NULL, "%s", err_msg(r));
+		goto out;
+	}
+	if ((r = policy_parse(path.data, text.data, text.len, &pol, d)) < 0)
+		goto out;
+	/* A connection of its own: reload may run on any server thread. */
+	if ((r = instance_store_open(in, &st)) < 0) {
+		diag_error(d, in->cfg.database, 0, 0, NULL, "%s", err_msg(r));
+		goto out;
+	}
+	if ((r = registry_load(st, &rd)) < 0) {
+		diag_error(d, in->cfg.database, 0, 0, NULL, "%s: %s", err_msg(r), store_errmsg(st));
+		goto out;
+	}
+	policy_check_registry(pol, rd, d);
+	if ((r = decider_build(pol, rd, &dc, d)) < 0)
+		goto out;
+	crypto_hash_sha256(h, (const unsigned char *)text.data, text.len);
+	hex32(h, hex);
+	if ((r = buf_printf(&body,
+			    "{\"policy_sha256\":\"%s\",\"staff\":%zu,\"residents\":%zu,"
+			    "\"cases\":%zu,\"systems\":%zu,\"departments\":%zu}",
+			    hex, rd->nstaff, rd->nresidents, rd->ncases, rd->nsystems,
+			    rd->ndepartments)) < 0)
+		goto out;
+	/* A read-only instance (policy show, an auditor's look) changes no
+	 * state and records nothing. */
+	if (in->flags & INSTANCE_WRITE) {
+		struct audit_rec rec = {"reload", TS_NONE, actor, body.data, body.len};
+		if ((r = ledger_append(in->ledger, &rec, NULL)) < 0)
+			goto out;
+	}
+	policy_engine_install(in->engine, dc);
+	dc = NULL;
+	log_info("loaded policy %s (sha256 %.16s…): %zu staff, %zu residents, %zu cases",
+		 path.data, hex, rd->nstaff, rd->nresidents, rd->ncases);
+out:
+	pthread_mutex_unlock(&in->reload_lock);
+	decider_free(dc);
+	registry_data_free(rd);
+	policy_free(pol);
+	store_close(st);
+	buf_release(&body);
+	buf_release(&text);
+	buf_release(&path);
+	return r;
+}
+
+/* ---- decide ---- */
+
+int instance_decide(struct instance *in, const char *json, size_t len, const char *actor,
+		    struct buf *out, int *decision)
+{
+	struct arena *a = arena_new(4096);
+	struct decide_req rq;
+	struct decide_res res;
+	const struct decider *dc = NULL;
+	int r;
+
+	buf_reset(out);
+	if ((r = decide_req_parse(json, len, ts_now(), a, &rq, out)) < 0)
+		goto out;
+	dc = policy_engine_acquire(in->engine);
+	if (!dc) {
+		r = ERR_BUSY;
+		goto out;
+	}
+	if ((r = policy_decide_recorded(dc, in->ledger, &rq, actor, &res)) < 0)
+		goto out;
+	if ((r = decide_res_json(dc, &res, out)) < 0)
+		goto out;
+	*decision = (int)res.decision;
+out:
+	if (dc)
+		policy_engine_release(in->engine, dc);
+	arena_free(a);
+	return r;
 }

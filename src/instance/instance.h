@@ -43,8 +43,7 @@ MM_WUR int instance_init(const char *dir, const char *name, struct diag *d);
 enum instance_flags {
 	INSTANCE_READ_ONLY = 0,
 	INSTANCE_WRITE = 1 << 0,  /* open the ledger for appending */
-	INSTANCE_ENGINE = 1 << 1, /* load policy and registry into a decider
-				     (needs src/policy; ERR_UNSUPPORTED until then) */
+	INSTANCE_ENGINE = 1 << 1, /* load policy and registry into a decider */
 };
 
 MM_WUR int instance_open(const char *dir, unsigned flags, struct instance **out,
@@ -58,7 +57,25 @@ struct store *instance_store(struct instance *in);
 /* A new connection for another thread; the caller closes it. */
 MM_WUR int instance_store_open(struct instance *in, struct store **out);
 struct ledger *instance_ledger(struct instance *in);
+struct policy_engine *instance_engine(struct instance *in);
 /* Path of a file inside the instance (e.g. "policy.yaml") into out. */
 MM_WUR int instance_path(const struct instance *in, const char *rel, struct buf *out);
+
+/*
+ * Re-read the policy file and the registry and install a new decider.
+ * If anything fails, the old decider stays and d says why. Recorded in the
+ * ledger (kind "reload"). Thread-safe.
+ */
+MM_WUR int instance_reload(struct instance *in, const char *actor, struct diag *d);
+
+/*
+ * The decision contract in one call: parse the request JSON, decide on the
+ * current decider, record it in the ledger, render the response JSON into
+ * out. *decision receives DECISION_ALLOW or DECISION_DENY. A malformed
+ * request gives ERR_INVALID/ERR_TOO_LARGE with the explanation in out
+ * (a plain sentence, not JSON).
+ */
+MM_WUR int instance_decide(struct instance *in, const char *json, size_t len, const char *actor,
+			   struct buf *out, int *decision);
 
 #endif

@@ -1,0 +1,753 @@
+/* Unit tests for src/policy: the policy file, the compiled decider at the
+ * edges of every rule, the decision request, the engine. */
+#include "base/base.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/diag.h"
+#include "base/i18n.h"
+#include "base/timeutil.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+
+/* ---- helpers ---- */
+
+static int64_t ts(const char *s)
+{
+	int64_t v;
+	int off;
+	assert_int_equal(ts_parse(s, strlen(s), &v, &off), 0);
+	return v;
+}
+
+static int32_t day(const char *s)
+{
+	int32_t v;
+	assert_int_equal(date_parse(s, strlen(s), &v), 0);
+	return v;
+}
+
+static struct strlist list(struct arena *a, const char *csv)
+{
+	struct strlist l = {NULL, 0};
+	const char *p = csv;
+	if (!*csv)
+		return l;
+	l.v = arena_zalloc(a, 8 * sizeof(char *));
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		l.v[l.n++] = arena_strndup(a, p, n);
+		p += n + (e ? 1 : 0);
+	}
+	return l;
+}
+
+/*
+ * The registry the decisions below run on (arrays sorted by id, cases by
+ * resident then opening time, as registry_load gives them).
+ *   systems: docs (lgwan), juki (mynumber, mode from the policy), tax (mynumber, enforce)
+ *   D1 uses juki and docs; D2 uses tax.
+ *   S1 D1 clerk, zones mynumber+lgwan, employed 2020-04-01..2026-03-31,
+ *      training 2025-04-01, pledge 2020-04-01
+ *   S2 D1 clerk+dv_support_handler+mynumber_export, zone mynumber, from 2010,
+ *      training 2026-01-10, pledge 2026-03-03
+ *   S3 D2 clerk, zone mynumber, no training, no pledge
+ *   S4 D1 clerk+dv_support_handler, zones mynumber, assigned to nothing
+ *   R1: case C1 of D1 (S1), 2026-03-01 09:00 to 2026-03-10 12:00 JST
+ *   R2 (dv_support): case C2 of D1 assigned to S2, open since 2026-03-01 09:00
+ *   R3: case C3 of D2 (S3), open since 2026-03-05 10:00
+ */
+static struct registry_data *fixture(void)
+{
+	struct registry_data *rd = xcalloc(1, sizeof(*rd));
+	struct arena *a = arena_new(8192);
+	rd->arena = a;
+
+	rd->nsystems = 3;
+	rd->systems = arena_zalloc(a, 3 * sizeof(*rd->systems));
+	rd->systems[0] = (struct reg_system){"docs", "文書管理", "lgwan", "2", "2", "1", NTK_MONITOR};
+	rd->systems[1] = (struct reg_system){"juki", "住民記録", "mynumber", "3B", "2", "2", NTK_DEFAULT};
+	rd->systems[2] = (struct reg_system){"tax", "税務", "mynumber", "3B", "2", "2", NTK_ENFORCE};
+
+	rd->ndepartments = 2;
+	rd->departments = arena_zalloc(a, 2 * sizeof(*rd->departments));
+	rd->departments[0] = (struct reg_department){"D1", "戸籍住民課", NULL, list(a, "juki,docs")};
+	rd->departments[1] = (struct reg_department){"D2", "税務課", NULL, list(a, "tax")};
+
+	rd->nstaff = 4;
+	rd->staff = arena_zalloc(a, 4 * sizeof(*rd->staff));
+	rd->staff[0] = (struct reg_staff){.id = "S1", .name = "一郎", .surname = "山田", .dept = "D1",
+					  .roles = list(a, "clerk"), .zones = list(a, "mynumber,lgwan"),
+					  .start = day("2020-04-01"), .end = day("2026-03-31"),
+					  .training = day("2025-04-01"), .pledge = day("2020-04-01")};
+	rd->staff[1] = (struct reg_staff){.id = "S2", .name = "花子", .surname = "佐藤", .dept = "D1",
+					  .roles = list(a, "clerk,dv_support_handler,mynumber_export"),
+					  .zones = list(a, "mynumber"), .start = day("2010-01-01"),
+					  .end = DAY_NONE, .training = day("2026-01-10"),
+					  .pledge = day("2026-03-03")};
+	rd->staff[2] = (struct reg_staff){.id = "S3", .name = "次郎", .surname = "鈴木", .dept = "D2",
+					  .roles = list(a, "clerk"), .zones = list(a, "mynumber"),
+					  .start = day("2015-04-01"), .end = DAY_NONE,
+					  .training = DAY_NONE, .pledge = DAY_NONE};
+	rd->staff[3] = (struct reg_staff){.id = "S4", .name = "三郎", .surname = "高橋", .dept = "D1",
+					  .roles = list(a, "clerk,dv_support_handler"),
+					  .zones = list(a, "mynumber"), .start = day("2015-04-01"),
+					  .end = DAY_NONE, .training = day("2026-02-01"),
+					  .pledge = day("2015-04-01")};
+
+	rd->nresidents = 3;
+	rd->residents = arena_zalloc(a, 3 * sizeof(*rd->residents));
+	rd->residents[0] = (struct reg_resident){.id = "R1", .surname = "田中", .flags = list(a, "")};
+	rd->residents[1] = (struct reg_resident){.id = "R2", .surname = "伊藤",
+						 .flags = list(a, "dv_support")};
+	rd->residents[2] = (struct reg_resident){.id = "R3", .surname = "渡辺", .flags = list(a, "")};
+
+	rd->ncases = 3;
+	rd->cases = arena_zalloc(a, 3 * sizeof(*rd->cases));
+	rd->cases[0] = (struct reg_case){"C1", "R1", "D1", "certificate", "S1",
+					 ts("2026-03-01T09:00:00+09:00"), ts("2026-03-10T12:00:00+09:00")};
+	rd->cases[1] = (struct reg_case){"C2", "R2", "D1", "dv_support", "S2",
+					 ts("2026-03-01T09:00:00+09:00"), TS_NONE};
+	rd->cases[2] = (struct reg_case){"C3", "R3", "D2", "tax", "S3",
+					 ts("2026-03-05T10:00:00+09:00"), TS_NONE};
+	return rd;
+}
+
+struct fx {
+	struct registry_data *rd;
+	struct policy *p;
+	struct decider *dc;
+};
+
+static struct decider *build_with(struct fx *f, const char *text)
+{
+	struct diag d;
+	diag_init(&d, 50);
+	decider_free(f->dc);
+	policy_free(f->p);
+	f->dc = NULL;
+	f->p = NULL;
+	if (policy_parse("policy.yaml", text, strlen(text), &f->p, &d) < 0) {
+		diag_print(&d, stderr);
+		fail_msg("policy did not parse");
+	}
+	assert_int_equal(decider_build(f->p, f->rd, &f->dc, &d), 0);
+	diag_release(&d);
+	return f->dc;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	i18n_set_thread(LANG_EN);
+	f->rd = fixture();
+	build_with(f, policy_default_text());
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	decider_free(f->dc);
+	policy_free(f->p);
+	registry_data_free(f->rd);
+	free(f);
+	return 0;
+}
+
+/* Decide and render as "allow|deny [alert] [deny:code ...] [warn:code ...]"
+ * in rule order, then compare. */
+static void check(struct fx *f, const char *staff, const char *action, const char *resident,
+		  const char *system, const char *zone, bool mfa, const char *when, const char *want)
+{
+	struct decide_req rq = {0};
+	struct decide_res res;
+	char got[512];
+	size_t n;
+	enum action a;
+
+	assert_int_equal(action_parse(action, strlen(action), &a), 0);
+	rq.staff_id = staff;
+	rq.action = a;
+	rq.resident_id = resident;
+	rq.system = system;
+	rq.zone = zone;
+	rq.mfa = mfa;
+	rq.ts = ts(when);
+	decide(f->dc, &rq, &res);
+	n = (size_t)snprintf(got, sizeof(got), "%s", res.decision == DECISION_ALLOW ? "allow" : "deny");
+	for (unsigned i = 0; decider_obligation_name(f->dc, i); i++)
+		if (res.obligations & ((uint64_t)1 << i))
+			n += (size_t)snprintf(got + n, sizeof(got) - n, " %s",
+					      decider_obligation_name(f->dc, i));
+	for (uint32_t i = 0; i < res.nreasons; i++) {
+		n += (size_t)snprintf(got + n, sizeof(got) - n, " %s:%s",
+				      res.reasons[i].effect == EFFECT_DENY ? "deny" : "warn",
+				      res.reasons[i].code);
+		assert_non_null(res.reasons[i].ja);
+		assert_non_null(res.reasons[i].en);
+		assert_true(strlen(res.reasons[i].ja) > 0 && strlen(res.reasons[i].en) > 0);
+	}
+	assert_true(n < sizeof(got));
+	if (strcmp(got, want))
+		fail_msg("%s %s %s on %s at %s: got \"%s\", want \"%s\"", staff, action,
+			 resident ? resident : "-", system, when, got, want);
+	assert_int_equal(res.ledger_index, UINT64_MAX);
+}
+
+#define MY "mynumber"
+
+/* ---- decisions ---- */
+
+static void test_allow_plain(void **state)
+{
+	struct fx *f = *state;
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-05T10:00:00+09:00", "allow");
+	check(f, "S1", "update", "R1", "juki", MY, true, "2026-03-05T10:00:00+09:00", "allow");
+	/* search needs no resident and no case */
+	check(f, "S1", "search", NULL, "juki", MY, true, "2026-03-05T10:00:00+09:00", "allow");
+}
+
+static void test_case_grace_edges(void **state)
+{
+	struct fx *f = *state;
+	/* C1 closed 2026-03-10 12:00 JST: exactly 7 x 24 h later still counts */
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-17T12:00:00+09:00", "allow");
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-17T12:00:01+09:00",
+	      "allow alert warn:no_case");
+	/* the same instants written in UTC */
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-17T03:00:00Z", "allow");
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-17T03:00:01Z",
+	      "allow alert warn:no_case");
+	/* a look-up one second before the case was opened is not explained by it */
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-01T08:59:59+09:00",
+	      "allow alert warn:no_case");
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-01T09:00:00+09:00", "allow");
+	/* tax is enforce: a case opened at 10:00 does not explain 09:59:59 */
+	check(f, "S3", "view", "R3", "tax", MY, true, "2026-03-05T09:59:59+09:00",
+	      "deny deny:training_expired deny:no_pledge deny:no_case");
+	check(f, "S3", "view", "R3", "tax", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:training_expired deny:no_pledge");
+}
+
+static void test_training_edges(void **state)
+{
+	struct fx *f = *state;
+	/* S2 trained 2026-01-10: 2027-01-10 is the 365th day after, 01-11 the 366th */
+	check(f, "S2", "view", "R2", "juki", MY, true, "2027-01-10T23:59:59+09:00", "allow alert");
+	check(f, "S2", "view", "R2", "juki", MY, true, "2027-01-11T00:00:00+09:00",
+	      "deny alert deny:training_expired");
+	/* midnight JST is 15:00 UTC the day before */
+	check(f, "S2", "view", "R2", "juki", MY, true, "2027-01-10T14:59:59Z", "allow alert");
+	check(f, "S2", "view", "R2", "juki", MY, true, "2027-01-10T15:00:00Z",
+	      "deny alert deny:training_expired");
+	/* no training at all */
+	check(f, "S3", "search", NULL, "tax", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:training_expired deny:no_pledge");
+}
+
+static void test_pledge_edges(void **state)
+{
+	struct fx *f = *state;
+	/* S2's pledge is dated 2026-03-03: on that day it counts, the day before not */
+	check(f, "S2", "view", "R2", "juki", MY, true, "2026-03-02T23:59:59+09:00",
+	      "deny alert deny:no_pledge");
+	check(f, "S2", "view", "R2", "juki", MY, true, "2026-03-03T00:00:00+09:00", "allow alert");
+}
+
+static void test_employment_edges(void **state)
+{
+	struct fx *f = *state;
+	/* S1 employed until 2026-03-31 (JST); C1 is long closed then, so no_case warns */
+	check(f, "S1", "search", NULL, "juki", MY, true, "2026-03-31T23:59:59+09:00", "allow");
+	check(f, "S1", "search", NULL, "juki", MY, true, "2026-04-01T00:00:00+09:00",
+	      "deny deny:not_employed");
+	check(f, "S1", "search", NULL, "juki", MY, true, "2026-03-31T14:59:59Z", "allow");
+	check(f, "S1", "search", NULL, "juki", MY, true, "2026-03-31T15:00:00Z",
+	      "deny deny:not_employed");
+	/* and from 2020-04-01 (training dated later still counts: it is "on or
+	 * after" the start of the window) */
+	check(f, "S1", "search", NULL, "juki", MY, true, "2020-03-31T23:59:59+09:00",
+	      "deny deny:not_employed deny:no_pledge");
+	check(f, "S1", "search", NULL, "juki", MY, true, "2020-04-01T00:00:00+09:00", "allow");
+}
+
+static void test_zones_and_mfa(void **state)
+{
+	struct fx *f = *state;
+	check(f, "S1", "view", "R1", "juki", MY, false, "2026-03-05T10:00:00+09:00",
+	      "deny deny:mfa_required");
+	/* a request from the LGWAN zone to a mynumber-zone system */
+	check(f, "S1", "view", "R1", "juki", "lgwan", false, "2026-03-05T10:00:00+09:00",
+	      "deny deny:zone");
+	/* LGWAN system from LGWAN: no MFA needed */
+	check(f, "S1", "view", "R1", "docs", "lgwan", false, "2026-03-05T10:00:00+09:00", "allow");
+	/* S2 may not use the LGWAN zone at all */
+	check(f, "S2", "search", NULL, "docs", "lgwan", false, "2026-03-05T10:00:00+09:00",
+	      "deny deny:zone");
+	/* a zone the policy does not know */
+	check(f, "S1", "search", NULL, "juki", "galaxy", true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:zone");
+}
+
+static void test_department_and_roles(void **state)
+{
+	struct fx *f = *state;
+	/* tax belongs to D2; for S1 no case of D1 for R1 after grace; tax enforces */
+	check(f, "S1", "view", "R1", "tax", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:system_not_permitted");
+	check(f, "S1", "view", "R3", "tax", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:system_not_permitted deny:no_case");
+	/* export from the mynumber zone needs mynumber_export */
+	check(f, "S1", "export", "R1", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:role_missing");
+	check(f, "S2", "export", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00", "allow alert");
+	/* but not from the LGWAN zone */
+	check(f, "S1", "export", "R1", "docs", "lgwan", false, "2026-03-05T10:00:00+09:00", "allow");
+	check(f, "S1", "print", "R1", "juki", MY, true, "2026-03-05T10:00:00+09:00", "allow");
+}
+
+static void test_dv_support(void **state)
+{
+	struct fx *f = *state;
+	/* the assigned handler: allowed, always alerted */
+	check(f, "S2", "view", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00", "allow alert");
+	/* a handler not assigned to the case */
+	check(f, "S4", "view", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny alert deny:dv_support");
+	/* no handler role; the department's case satisfies need-to-know */
+	check(f, "S1", "view", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny alert deny:dv_support");
+	/* even a search that names the resident is alerted and checked */
+	check(f, "S1", "search", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny alert deny:dv_support");
+	/* a denial for another reason still alerts */
+	check(f, "S2", "view", "R2", "juki", MY, false, "2026-03-05T10:00:00+09:00",
+	      "deny alert deny:mfa_required");
+	/* unknown staff on a DV record: denied and alerted */
+	check(f, "S9", "view", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny alert deny:unknown_staff");
+}
+
+static void test_unknown_ids(void **state)
+{
+	struct fx *f = *state;
+	check(f, "S9", "view", "R1", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:unknown_staff");
+	check(f, "S1", "view", "R1", "nosuch", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:unknown_system");
+	check(f, "S1", "view", "R9", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:unknown_resident");
+	check(f, "S1", "view", NULL, "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:unknown_resident");
+	check(f, "S9", "view", "R9", "x", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:unknown_staff deny:unknown_system deny:unknown_resident");
+	/* an id that differs only in case is another id */
+	check(f, "s1", "search", NULL, "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny deny:unknown_staff");
+}
+
+/* The same decisions change when the policy file changes, without code. */
+static void test_rules_are_data(void **state)
+{
+	struct fx *f = *state;
+	char *text = xstrdup(policy_default_text());
+	char *p;
+
+	/* juki into enforce mode by a per-system setting */
+	p = strstr(text, "  # need_to_know: {juki: enforce}");
+	assert_non_null(p);
+	memcpy(p, "  need_to_know: {juki: enforce}  ", strlen("  # need_to_know: {juki: enforce}"));
+	build_with(f, text);
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-17T12:00:01+09:00",
+	      "deny deny:no_case");
+	/* docs keeps the registry's monitor */
+	check(f, "S1", "view", "R3", "docs", "lgwan", false, "2026-03-05T10:00:00+09:00",
+	      "allow alert warn:no_case");
+	free(text);
+
+	/* training window of 30 days */
+	text = xstrdup(policy_default_text());
+	p = strstr(text, "max_age_days: 365");
+	assert_non_null(p);
+	memcpy(p, "max_age_days: 030", strlen("max_age_days: 365"));
+	build_with(f, text);
+	check(f, "S2", "view", "R2", "juki", MY, true, "2026-03-05T10:00:00+09:00",
+	      "deny alert deny:training_expired");
+	free(text);
+}
+
+/* ---- the policy file ---- */
+
+static void test_default_policy_round_trip(void **state)
+{
+	struct policy *p = NULL, *p2 = NULL;
+	struct buf a, b;
+	struct diag d;
+	(void)state;
+	diag_init(&d, 20);
+	buf_init(&a, 1 << 20);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(policy_parse("default", policy_default_text(),
+				      strlen(policy_default_text()), &p, &d), 0);
+	assert_int_equal(policy_show(p, &a), 0);
+	assert_non_null(strstr(a.data, "max_age_days: 365"));
+	assert_non_null(strstr(a.data, "grace_days: 7"));
+	if (policy_parse("shown", a.data, a.len, &p2, &d) < 0) {
+		diag_print(&d, stderr);
+		fail_msg("the shown policy does not parse");
+	}
+	assert_int_equal(policy_show(p2, &b), 0);
+	assert_string_equal(a.data, b.data);
+	policy_free(p);
+	policy_free(p2);
+	buf_release(&a);
+	buf_release(&b);
+	diag_release(&d);
+}
+
+/* Replace the first occurrence of from in the default policy by to and
+ * expect a parse error whose rendering contains want. */
+static void bad_policy(const char *from, const char *to, const char *want)
+{
+	const char *def = policy_default_text();
+	const char *at = strstr(def, from);
+	struct buf t, msg;
+	struct policy *p = NULL;
+	struct diag d;
+	int r;
+
+	assert_non_null(at);
+	buf_init(&t, 1 << 20);
+	buf_init(&msg, 1 << 16);
+	assert_int_equal(buf_append(&t, def, (size_t)(at - def)), 0);
+	assert_int_equal(buf_puts(&t, to), 0);
+	assert_int_equal(buf_puts(&t, at + strlen(from)), 0);
+	diag_init(&d, 20);
+	r = policy_parse("policy.yaml", t.data, t.len, &p, &d);
+	assert_int_equal(r, ERR_POLICY);
+	assert_null(p);
+	assert_true(d.errors >= 1);
+	for (size_t i = 0; i < d.n; i++) {
+		assert_int_equal(diag_item_format(&d.items[i], &msg), 0);
+		assert_int_equal(buf_putc(&msg, '\n'), 0);
+	}
+	if (!strstr(msg.data, want))
+		fail_msg("want \"%s\" in:\n%s", want, msg.data);
+	diag_release(&d);
+	buf_release(&t);
+	buf_release(&msg);
+}
+
+static int line_of(const char *needle)
+{
+	const char *def = policy_default_text();
+	const char *at = strstr(def, needle);
+	int line = 1;
+	assert_non_null(at);
+	for (const char *p = def; p < at; p++)
+		line += *p == '\n';
+	return line;
+}
+
+static void test_policy_errors(void **state)
+{
+	char want[128];
+	(void)state;
+	i18n_set_thread(LANG_EN);
+	/* unknown key, at its own line and column */
+	snprintf(want, sizeof(want), "policy.yaml:%d:", line_of("obligations: [alert]"));
+	bad_policy("obligations: [alert]", "obligations: [alert]\nobligatoins: [x]", "unknown key");
+	snprintf(want, sizeof(want), "policy.yaml:%d:68: field 'max_age_days'",
+		 line_of("max_age_days: 365"));
+	bad_policy("max_age_days: 365", "max_age_days: 99999", want);
+	bad_policy("max_age_days: 365", "max_age_days: -1", "whole number from 0 to 36500");
+	bad_policy("max_age_days: 365", "max_age_days: abc", "whole number");
+	bad_policy("effect: by_system", "effect: maybe", "must be deny, warn or by_system");
+	bad_policy("check: zone_match", "check: zone_matches", "unknown check 'zone_matches'");
+	bad_policy("role: dv_support_handler", "role: dv_handler", "role 'dv_handler' is not defined");
+	bad_policy("zones: [mynumber], effect", "zones: [mynumbr], effect", "zone 'mynumbr' is not");
+	bad_policy("on_warn: [alert]", "on_warn: [page]", "obligation 'page' is not defined");
+	bad_policy("{code: zone, check: zone_match, effect: deny}",
+		   "{code: zone, check: zone_match, effect: deny, max_age_days: 3}",
+		   "takes no such parameter");
+	bad_policy("{code: unknown_staff, check: known_staff, effect: deny}",
+		   "{code: unknown_staff, check: known_staff, effect: warn}",
+		   "check known_staff must have effect: deny");
+	bad_policy("  - {code: unknown_system, check: known_system, effect: deny}\n", "",
+		   "a rule with check known_system is required");
+	bad_policy("{code: no_pledge,", "{code: zone,", "'zone' is defined twice");
+	bad_policy("{code: no_pledge,", "{code: No-Pledge,", "not a valid code");
+	bad_policy("{code: zone, check: zone_match, effect: deny}",
+		   "{code: zone, check: zone_match, effect: by_system}",
+		   "by_system applies to the need_to_know check only");
+	bad_policy("name: 既定ポリシー", "name: a\nname: b", "duplicate key");
+	bad_policy("version: 1", "version: 2", "whole number from 1 to 1");
+	bad_policy("version: 1\n", "", "field 'version': required");
+	bad_policy("view: {roles: [clerk]}", "view: {roles: [clerk], extra: 1}", "unknown key");
+	bad_policy("  view: {roles: [clerk]}\n", "", "field 'view': action not defined");
+	bad_policy("  search: {roles", "  find: {roles", "unknown action");
+	bad_policy("mfa: required}", "mfa: sometimes}", "must be required or optional");
+	bad_policy("assigned_case: true", "assigned_case: yes", "must be true or false");
+	bad_policy("scope: department", "scope: city", "must be department or assigned");
+	bad_policy("need_to_know_default: monitor", "need_to_know_default: audit",
+		   "must be monitor or enforce");
+	bad_policy("  # need_to_know: {juki: enforce}", "  need_to_know: {juki: strict}",
+		   "must be monitor or enforce");
+	bad_policy("rules:", "rules: 3\nxrules:", "expected a list");
+	bad_policy("- {id: lgwan, name: LGWAN接続系}", "- {id: lgwan, name: LGWAN接続系",
+		   "YAML syntax error");
+	bad_policy("roles:\n", "roles: *nothing\nx:\n", "YAML syntax error");
+	bad_policy("version: 1\n", "version: 1\nextra: &a [1]\nmore: *a\n", "aliases");
+	bad_policy("{code: zone, check: zone_match, effect: deny}",
+		   "{code: zone, check: zone_match, effect: deny, message: {ja: 領域}}",
+		   "needs both ja and en");
+}
+
+static void test_policy_two_documents_and_limits(void **state)
+{
+	struct policy *p = NULL;
+	struct diag d;
+	struct buf t;
+	(void)state;
+	i18n_set_thread(LANG_EN);
+	diag_init(&d, 20);
+	buf_init(&t, (size_t)8 << 20);
+	assert_int_equal(buf_puts(&t, policy_default_text()), 0);
+	assert_int_equal(buf_puts(&t, "---\nversion: 1\n"), 0);
+	assert_int_equal(policy_parse("p", t.data, t.len, &p, &d), ERR_POLICY);
+	assert_null(p);
+	diag_release(&d);
+	/* empty text */
+	diag_init(&d, 20);
+	assert_int_equal(policy_parse("p", "", 0, &p, &d), ERR_POLICY);
+	diag_release(&d);
+	/* over 4 MiB */
+	diag_init(&d, 20);
+	buf_reset(&t);
+	for (int i = 0; i < (5 << 20) / 16; i++)
+		assert_int_equal(buf_puts(&t, "# padding......\n"), 0);
+	assert_int_equal(policy_parse("p", t.data, t.len, &p, &d), ERR_TOO_LARGE);
+	diag_release(&d);
+	/* a scalar, not a mapping */
+	diag_init(&d, 20);
+	assert_int_equal(policy_parse("p", "hello", 5, &p, &d), ERR_POLICY);
+	diag_release(&d);
+	buf_release(&t);
+}
+
+static void test_policy_japanese_messages(void **state)
+{
+	struct policy *p = NULL;
+	struct diag d;
+	struct buf msg;
+	const char *text = "version: 1\nzones: []\nroles: []\nactions: {}\nrules: []\nbogus: 1\n";
+	(void)state;
+	i18n_set_thread(LANG_JA);
+	diag_init(&d, 50);
+	buf_init(&msg, 1 << 16);
+	assert_int_equal(policy_parse("p.yaml", text, strlen(text), &p, &d), ERR_POLICY);
+	for (size_t i = 0; i < d.n; i++) {
+		assert_int_equal(diag_item_format(&d.items[i], &msg), 0);
+		assert_int_equal(buf_putc(&msg, '\n'), 0);
+	}
+	assert_non_null(strstr(msg.data, "p.yaml:6:1: フィールド 'bogus': 不明なキーです"));
+	assert_non_null(strstr(msg.data, "操作の定義がありません"));
+	assert_non_null(strstr(msg.data, "検査 known_staff の規則が必要です"));
+	diag_release(&d);
+	buf_release(&msg);
+	i18n_set_thread(LANG_EN);
+}
+
+/* ---- requests ---- */
+
+static int parse_rq(const char *json, struct arena *a, struct decide_req *rq, struct buf *err)
+{
+	return decide_req_parse(json, strlen(json), 1000, a, rq, err);
+}
+
+static void bad_rq(const char *json, const char *want)
+{
+	struct arena *a = arena_new(4096);
+	struct decide_req rq;
+	struct buf err;
+	buf_init(&err, 4096);
+	assert_int_equal(parse_rq(json, a, &rq, &err), ERR_INVALID);
+	if (!err.data || !strstr(err.data, want))
+		fail_msg("%s: want \"%s\", got \"%s\"", json, want, err.data ? err.data : "");
+	buf_release(&err);
+	arena_free(a);
+}
+
+static void test_request_parse(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct decide_req rq;
+	struct buf err;
+	(void)state;
+	i18n_set_thread(LANG_EN);
+	buf_init(&err, 4096);
+	assert_int_equal(parse_rq("{\"staff_id\":\"S0001\",\"action\":\"view\",\"resident_id\":"
+				  "\"R0000042\",\"system\":\"juki\",\"zone\":\"mynumber\",\"terminal\":"
+				  "\"T-12\",\"mfa\":true,\"case_id\":null,\"ts\":"
+				  "\"2026-04-01T10:00:00+09:00\"}",
+				  a, &rq, &err),
+			 0);
+	assert_string_equal(rq.staff_id, "S0001");
+	assert_int_equal(rq.action, ACT_VIEW);
+	assert_string_equal(rq.resident_id, "R0000042");
+	assert_string_equal(rq.terminal, "T-12");
+	assert_null(rq.case_id);
+	assert_true(rq.mfa);
+	assert_int_equal(rq.ts, ts("2026-04-01T10:00:00+09:00"));
+	/* defaults: ts = now, mfa = false, resident null for search */
+	assert_int_equal(parse_rq("{\"staff_id\":\"S1\",\"action\":\"search\",\"system\":\"juki\","
+				  "\"zone\":\"mynumber\"}",
+				  a, &rq, &err),
+			 0);
+	assert_int_equal(rq.ts, 1000);
+	assert_false(rq.mfa);
+	assert_null(rq.resident_id);
+
+	bad_rq("{\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\"}", "field 'staff_id': required");
+	bad_rq("{\"staff_id\":\"S1\",\"system\":\"j\",\"zone\":\"z\"}", "field 'action': required");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"view\",\"zone\":\"z\"}", "field 'system': required");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"view\",\"system\":\"j\"}", "field 'zone': required");
+	bad_rq("{\"staff_id\":1,\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\"}",
+	       "field 'staff_id': must be a string");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"delete\",\"system\":\"j\",\"zone\":\"z\"}",
+	       "field 'action': must be one of");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\",\"mfa\":\"yes\"}",
+	       "field 'mfa': must be true or false");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\",\"ts\":\"yesterday\"}",
+	       "field 'ts': must be an RFC 3339 time");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\",\"ts\":5}",
+	       "field 'ts'");
+	bad_rq("{\"staff_id\":\"S1\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\",\"mfa_ok\":true}",
+	       "field 'mfa_ok': unknown field");
+	bad_rq("{\"staff_id\":\"\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\"}",
+	       "field 'staff_id': is empty");
+	bad_rq("{\"staff_id\":\"S\\u0001\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\"}",
+	       "control character");
+	bad_rq("{\"staff_id\":\"S1\",\"staff_id\":\"S2\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\"}",
+	       "not valid JSON");
+	bad_rq("[1,2]", "must be a JSON object");
+	bad_rq("{\"staff_id\":", "not valid JSON");
+	bad_rq("\xff\xfe", "not valid JSON");
+	{
+		char big[400];
+		memset(big, 'x', sizeof(big));
+		snprintf(big, sizeof(big), "{\"staff_id\":\"%0200d\",\"action\":\"view\",\"system\":\"j\",\"zone\":\"z\"}", 1);
+		bad_rq(big, "too long");
+	}
+	{
+		size_t n = DECIDE_REQ_MAX + 10;
+		char *huge = xmalloc(n);
+		memset(huge, ' ', n);
+		huge[0] = '{';
+		huge[n - 1] = '}';
+		assert_int_equal(decide_req_parse(huge, n, 0, a, &rq, &err), ERR_TOO_LARGE);
+		free(huge);
+	}
+	buf_release(&err);
+	arena_free(a);
+}
+
+static void test_response_json(void **state)
+{
+	struct fx *f = *state;
+	struct decide_req rq = {.staff_id = "S1", .action = ACT_VIEW, .resident_id = "R1",
+				.system = "juki", .zone = MY, .mfa = false};
+	struct decide_res res;
+	struct buf out;
+	rq.ts = ts("2026-03-20T10:00:00+09:00");
+	buf_init(&out, 1 << 16);
+	decide(f->dc, &rq, &res);
+	res.ledger_index = 42;
+	assert_int_equal(decide_res_json(f->dc, &res, &out), 0);
+	assert_non_null(strstr(out.data, "{\"decision\":\"deny\",\"obligations\":[\"alert\"],"
+					 "\"reasons\":[{\"code\":\"mfa_required\",\"effect\":\"deny\","
+					 "\"ja\":\""));
+	assert_non_null(strstr(out.data, "{\"code\":\"no_case\",\"effect\":\"warn\""));
+	assert_non_null(strstr(out.data, "\"ledger_index\":42}"));
+	buf_release(&out);
+}
+
+/* ---- the engine ---- */
+
+static void test_engine_swap(void **state)
+{
+	struct fx *f = *state;
+	struct policy_engine *e = policy_engine_new();
+	const struct decider *d1, *d2;
+	struct decider *a = NULL, *b = NULL;
+	struct diag d;
+
+	diag_init(&d, 10);
+	assert_null(policy_engine_acquire(e));
+	assert_int_equal(decider_build(f->p, f->rd, &a, &d), 0);
+	assert_int_equal(decider_build(f->p, f->rd, &b, &d), 0);
+	policy_engine_install(e, a);
+	d1 = policy_engine_acquire(e);
+	assert_ptr_equal(d1, a);
+	/* a request in flight keeps its decider across a reload */
+	policy_engine_install(e, b);
+	d2 = policy_engine_acquire(e);
+	assert_ptr_equal(d2, b);
+	{
+		struct decide_req rq = {.staff_id = "S1", .action = ACT_SEARCH, .system = "juki",
+					.zone = MY, .mfa = true};
+		struct decide_res res;
+		rq.ts = ts("2026-03-05T10:00:00+09:00");
+		decide(d1, &rq, &res); /* ASan would catch a freed decider */
+		assert_int_equal(res.decision, DECISION_ALLOW);
+	}
+	policy_engine_release(e, d1); /* frees a */
+	policy_engine_release(e, d2);
+	policy_engine_free(e); /* frees b */
+	diag_release(&d);
+}
+
+static void test_check_registry_warnings(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	diag_init(&d, 20);
+	policy_check_registry(f->p, f->rd, &d);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.warnings, 0);
+	f->rd->staff[0].roles.v[0] = "superuser";
+	policy_check_registry(f->p, f->rd, &d);
+	assert_int_equal(d.warnings, 1);
+	diag_release(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_allow_plain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_case_grace_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_training_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pledge_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_employment_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zones_and_mfa, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_department_and_roles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dv_support, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_are_data, setup, teardown),
+	    cmocka_unit_test(test_default_policy_round_trip),
+	    cmocka_unit_test(test_policy_errors),
+	    cmocka_unit_test(test_policy_two_documents_and_limits),
+	    cmocka_unit_test(test_policy_japanese_messages),
+	    cmocka_unit_test(test_request_parse),
+	    cmocka_unit_test_setup_teardown(test_response_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_engine_swap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_registry_warnings, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
