@@ -20,6 +20,8 @@ static const struct subcommand subcommands[] = {
 	{"import", cmd_import, "台帳データを取り込む", "import registry data files"},
 	{"policy", cmd_policy, "ポリシーを検査・表示する", "check or show the policy"},
 	{"decide", cmd_decide, "アクセスの可否を判定する", "decide whether an access is allowed"},
+	{"serve", cmd_serve, "HTTP API を提供する", "serve the HTTP API"},
+	{"apikey", cmd_apikey, "API キーを作成・一覧・失効する", "create, list or revoke API keys"},
 };
 
 static void usage(FILE *f)

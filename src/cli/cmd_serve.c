@@ -1,0 +1,108 @@
+/*
+ * cmd_serve.c - `mamori serve DIR [--listen HOST:PORT] [--threads N]
+ *               [--allow-remote-http]`: the HTTP API (docs/api.md).
+ */
+#include <signal.h>
+
+#include "base/base.h"
+#include "base/diag.h"
+#include "base/i18n.h"
+#include "api/api.h"
+#include "cli/cli.h"
+#include "instance/instance.h"
+
+static void serve_usage(FILE *f)
+{
+	fprintf(
+	    f, "%s",
+	    T("使い方: mamori serve DIR [--listen HOST:PORT] [--threads N] [--allow-remote-http]\n"
+	      "  インスタンス DIR の HTTP API（/v1/...、docs/api.md）を提供します。\n"
+	      "  SIGHUP でポリシーと登録情報を再読み込みし、SIGINT / SIGTERM で停止します。\n"
+	      "  --listen HOST:PORT   待ち受けアドレス（既定は mamori.conf の listen）。\n"
+	      "                       PORT 0 なら空いているポートを使います\n"
+	      "  --threads N          ワーカースレッド数（1-256、既定は mamori.conf）\n"
+	      "  --allow-remote-http  ループバック以外での待ち受けを許可する。\n"
+	      "                       TLS はないので、TLS 終端のプロキシの背後でのみ使うこと\n"
+	      "終了コード: 0 正常停止、1 失敗、2 使い方または待ち受けアドレスの誤り\n",
+	      "usage: mamori serve DIR [--listen HOST:PORT] [--threads N] [--allow-remote-http]\n"
+	      "  Serves the HTTP API (/v1/..., docs/api.md) of instance DIR.\n"
+	      "  SIGHUP reloads policy and registry; SIGINT or SIGTERM stops the server.\n"
+	      "  --listen HOST:PORT   address to listen on (default: listen in mamori.conf);\n"
+	      "                       PORT 0 picks a free port\n"
+	      "  --threads N          worker threads (1-256, default from mamori.conf)\n"
+	      "  --allow-remote-http  allow a non-loopback address. There is no TLS: use it\n"
+	      "                       only behind a TLS-terminating proxy\n"
+	      "exit status: 0 clean stop, 1 failure, 2 usage error or bad listen address\n"));
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *listen = NULL, *threads = NULL, *remote = NULL, *help = NULL;
+	struct cli_opt opts[] = {
+	    {"listen", true, &listen},
+	    {"threads", true, &threads},
+	    {"allow-remote-http", false, &remote},
+	    {"help", false, &help},
+	};
+	struct api_opts o = {0};
+	struct instance *in = NULL;
+	sigset_t set;
+	char *pos[1];
+	int64_t nthreads = 0;
+	struct diag d;
+	int n, r, rc = EXIT_FAIL;
+
+	n = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), pos, 1);
+	if (help && n >= 0) {
+		serve_usage(stdout);
+		return EXIT_OK;
+	}
+	if (n != 1) {
+		serve_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (threads && parse_i64(threads, strlen(threads), 1, 256, &nthreads) < 0) {
+		cli_error(T("--threads には 1 から 256 の整数を指定してください",
+			    "--threads needs a whole number from 1 to 256"));
+		return EXIT_USAGE;
+	}
+	/*
+	 * Block the signals the server waits for before anything else runs,
+	 * so that no thread started while opening the instance can take one
+	 * with its default action; api_serve() waits for them.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A client that goes away must not kill the server. */
+	signal(SIGPIPE, SIG_IGN);
+
+	diag_init(&d, 50);
+	if ((r = instance_open(pos[0], INSTANCE_WRITE | INSTANCE_ENGINE, &in, &d)) < 0) {
+		diag_print(&d, stderr);
+		cli_error(T("インスタンスを開けません: %s", "cannot open the instance: %s"),
+			  err_msg(r));
+		goto out;
+	}
+	/* Warnings of the first load (e.g. roles the policy does not define). */
+	diag_print(&d, stderr);
+	o.listen = listen;
+	o.threads = (unsigned)nthreads;
+	o.allow_remote_http = remote != NULL;
+	r = api_serve(in, &o);
+	if (r == ERR_INVALID || r == ERR_FORBIDDEN) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (r < 0) {
+		cli_error(T("サーバーが失敗しました: %s", "the server failed: %s"), err_msg(r));
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	instance_close(in);
+	diag_release(&d);
+	return rc;
+}
