@@ -473,7 +473,8 @@ static void build_depts(struct gen *g, uint32_t n_staff)
 		d->type = -1;
 		zaisei = (int)g->n_depts++;
 		d = &g->depts[g->n_depts];
-		snprintf(d->id, sizeof(d->id), "D-SOMU");
+		/* The bureau, not its 総務課 (which is D-SOMU). */
+		snprintf(d->id, sizeof(d->id), "D-SOMUKYOKU");
 		snprintf(d->name, sizeof(d->name), "総務局");
 		d->parent = -1;
 		d->type = -1;
@@ -882,7 +883,10 @@ done:
 #undef PUSH
 #undef NEXT
 	if (made) {
-		int64_t closed = rng_chance(&g->r, 0.04) ? 0 : t + rng_range(&g->r, 60, 1800);
+		/* A counter session cut short by the end of the day may stop
+		 * before the case it was about to open: close after opening. */
+		int64_t end = t > opened ? t : opened;
+		int64_t closed = rng_chance(&g->r, 0.04) ? 0 : end + rng_range(&g->r, 60, 1800);
 		case_write(g, cid, res, dept, kind, assigned, opened, closed, true);
 	} else {
 		g->next_case--;

@@ -13,6 +13,8 @@
 #include "base/diag.h"
 #include "base/timeutil.h"
 #include "gen/gen.h"
+#include "registry/registry.h"
+#include "store/store.h"
 
 static char root[256];
 
@@ -543,6 +545,42 @@ static void test_minimum_run(void **state)
 	assert_true(st.events >= 500);
 }
 
+/* A city large enough for bureaus and wards (M and L scale have them)
+ * must itself pass import validation: unique ids, every reference. */
+static void test_large_org_imports(void **state)
+{
+	struct gen_opts o = {0};
+	struct gen_stats st;
+	struct import_opts io = {0};
+	struct import_stats stats[8];
+	size_t nstats = 0;
+	struct store *db = NULL;
+	struct diag d;
+	char p[512], dbp[600], err[256];
+	(void)state;
+	dir_path(p, sizeof(p), "big");
+	o.outdir = p;
+	o.residents = 1600;
+	o.staff = 800;
+	o.events = 1000;
+	o.seed = 5;
+	diag_init(&d, 10);
+	assert_int_equal(gen_run(&o, &st, &d), 0);
+	assert_true(st.departments > 10);
+	snprintf(dbp, sizeof(dbp), "%s/check.db", p);
+	assert_int_equal(store_open(dbp, true, &db, err, sizeof(err)), 0);
+	assert_int_equal(store_migrate(db), 0);
+	io.datadir = p;
+	io.actor = "test";
+	if (registry_import(db, NULL, &io, &d, stats, &nstats) < 0) {
+		diag_print(&d, stderr);
+		fail_msg("generated data does not import");
+	}
+	store_close(db);
+	unlink(dbp);
+	diag_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_formats_and_references),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_minimum_run),
+		cmocka_unit_test(test_large_org_imports),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
