@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -822,7 +823,7 @@ int api_serve(struct instance *in, const struct api_opts *o)
 	const char *listen_at = o && o->listen ? o->listen : cfg->listen;
 	unsigned threads = o && o->threads ? o->threads : cfg->threads;
 	uint16_t port = 0, bound = 0;
-	int fd = -1, r, sig;
+	int fd = -1, lock_fd = -1, r, sig;
 
 	if (!instance_engine(in) || !instance_ledger(in))
 		return ERR_INVALID;
@@ -845,6 +846,30 @@ int api_serve(struct instance *in, const struct api_opts *o)
 		      "--allow-remote-http only behind a TLS-terminating reverse proxy"),
 		    listen_at);
 		return ERR_FORBIDDEN;
+	}
+	/* Other commands may write the ledger while the server runs, but two
+	 * servers on one instance would be a mistake (two deciders, two
+	 * reload schedules): the first holds serve.lock for its life. */
+	{
+		struct buf lp;
+		buf_init(&lp, 4096);
+		if (instance_path(in, "serve.lock", &lp) < 0) {
+			buf_release(&lp);
+			return ERR_TOO_LARGE;
+		}
+		lock_fd = open(lp.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			bool busy = lock_fd >= 0 && errno == EWOULDBLOCK;
+			log_error("%s: %s", lp.data,
+				  busy ? T("このインスタンスでは既に mamori serve が動作しています",
+					   "another mamori serve is already running on this instance")
+				       : strerror(errno));
+			if (lock_fd >= 0)
+				close(lock_fd);
+			buf_release(&lp);
+			return busy ? ERR_BUSY : ERR_IO;
+		}
+		buf_release(&lp);
 	}
 	if (threads < 1)
 		threads = 1;
@@ -909,5 +934,6 @@ out:
 		store_close(s.pool[i]);
 	free(s.pool);
 	pthread_mutex_destroy(&s.pool_lock);
+	close(lock_fd); /* releases serve.lock */
 	return r;
 }

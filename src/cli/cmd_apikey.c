@@ -23,8 +23,8 @@ static void apikey_usage(FILE *f)
 	      "          一度だけ表示します。保存されるのはハッシュだけで、再表示はできません。\n"
 	      "  list    キーの名前、ID、作成日時、失効日時を表示します（キーそのものは出ません）\n"
 	      "  revoke  NAME のキーを失効させます。名前は再利用できません\n"
-	      "  作成と失効は台帳（ledger）に記録されます。mamori serve "
-	      "の停止中に実行してください。\n"
+	      "  作成と失効は台帳（ledger）に記録されます。mamori serve の動作中でも実行でき、\n"
+	      "  サーバは次の要求から新しい状態で API キーを検証します。\n"
 	      "終了コード: 0 成功、1 失敗（名前の重複、該当なしなど）、2 使い方の誤り\n",
 	      "usage: mamori apikey create DIR NAME\n"
 	      "       mamori apikey list DIR\n"
@@ -34,8 +34,8 @@ static void apikey_usage(FILE *f)
 	      "          cannot be shown again.\n"
 	      "  list    shows each key's name, id, creation and revocation time (never the key)\n"
 	      "  revoke  revokes the key named NAME; the name cannot be used again\n"
-	      "  Creation and revocation are recorded in the ledger. Run these while\n"
-	      "  mamori serve is stopped.\n"
+	      "  Creation and revocation are recorded in the ledger. They work while\n"
+	      "  mamori serve runs: it checks keys against the database on every request.\n"
 	      "exit status: 0 success, 1 failure (duplicate name, no such key, ...), 2 usage "
 	      "error\n"));
 }

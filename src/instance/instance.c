@@ -506,10 +506,7 @@ int instance_open(const char *dir, unsigned flags, struct instance **out, struct
 		goto out;
 	if ((r = ledger_open(path.data, (flags & INSTANCE_WRITE) ? LEDGER_WRITE : LEDGER_READ_ONLY,
 			     &in->ledger)) < 0) {
-		diag_error(d, path.data, 0, 0, NULL, "%s",
-			   r == ERR_BUSY ? T("台帳は別のプロセスが使用中です（mamori serve が動作中?）",
-					     "the ledger is in use by another process (is mamori serve running?)")
-					 : err_msg(r));
+		diag_error(d, path.data, 0, 0, NULL, "%s", err_msg(r));
 		goto out;
 	}
 	if (flags & INSTANCE_ENGINE) {

@@ -1,7 +1,8 @@
 /*
  * ledger.c - the audit record log: DIR/records.log (one canonical JSON
  * record per line), DIR/records.idx (8-byte little-endian offsets) and
- * DIR/LOCK (flock held by the one writer). See docs/internals/ledger.md.
+ * DIR/LOCK (flock held by whichever process is appending a group, for the
+ * length of that append only). See docs/internals/ledger.md.
  */
 #include "base/base.h"
 #include "base/buf.h"
@@ -20,6 +21,20 @@
 /* A record line holds the body plus a bounded header; this caps reads. */
 #define LEDGER_LINE_MAX (LEDGER_BODY_MAX + 4096)
 
+/*
+ * One caller of ledger_append_many waiting for its records to be written.
+ * It lives on the caller's stack; the caller stays blocked (and so recs
+ * stays valid) until a group leader has set done.
+ */
+struct append_req {
+	const struct audit_rec *recs;
+	size_t n;
+	uint64_t first; /* index of recs[0], set by the leader */
+	int r;          /* result, set by the leader */
+	bool done;
+	struct append_req *next;
+};
+
 struct ledger {
 	enum ledger_mode mode;
 	int log_fd;
@@ -27,11 +42,18 @@ struct ledger {
 	int lock_fd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	uint64_t n;          /* records written (writer only) */
-	uint64_t log_end;    /* bytes written to the log (writer only) */
-	uint64_t synced_n;   /* records covered by a completed fdatasync */
-	bool syncing;        /* a thread is running fdatasync now */
-	bool failed;         /* a write or sync failed: refuse further appends */
+	struct append_req *queue;  /* waiting appends, oldest first (under mu) */
+	struct append_req **tail;  /* where the next one goes (under mu) */
+	bool leading;              /* a thread is committing a group (under mu) */
+	bool failed;               /* an fdatasync failed: refuse appends (under mu) */
+	/*
+	 * The end of the ledger as this process last saw it while holding the
+	 * flock. Another process may have appended since, so these are only a
+	 * hint, checked against the files under the flock before each group.
+	 * Only the group leader (leading == true) touches them.
+	 */
+	uint64_t n;
+	uint64_t log_end;
 };
 
 static void put_le64(uint8_t *p, uint64_t v)
@@ -142,7 +164,9 @@ static bool line_is_record(const struct buf *line, uint64_t index)
 /*
  * Bring records.log and records.idx back to a consistent pair after a crash:
  * keep the longest prefix of complete, parseable records, rebuild missing
- * index entries from the log, and truncate anything after it.
+ * index entries from the log, and truncate anything after it. The caller
+ * holds the flock on LOCK, so no live process is in the middle of an append:
+ * whatever is inconsistent was left by one that died (or failed) mid-write.
  */
 static int ledger_recover(struct ledger *l)
 {
@@ -206,10 +230,89 @@ static int ledger_recover(struct ledger *l)
 		r = ERR_IO;
 		goto out;
 	}
+	log_warn(T("監査記録: 不完全な末尾を修復しました。記録は %" PRIu64 " 件、records.log は %" PRIu64
+			 " バイトです",
+			 "ledger: repaired a torn tail; the ledger now holds %" PRIu64
+			 " records, records.log %" PRIu64 " bytes"),
+		 k, off);
 	l->n = k;
-	l->synced_n = k;
 	l->log_end = off;
 	r = 0;
+out:
+	buf_release(&line);
+	return r;
+}
+
+/* Take the exclusive flock on LOCK, waiting for the process that holds it. */
+static int ledger_lock(struct ledger *l)
+{
+	while (flock(l->lock_fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			log_error(T("監査記録: LOCK を取得できません: %s",
+				    "ledger: cannot take the lock on LOCK: %s"),
+				  strerror(errno));
+			return ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static void ledger_unlock(struct ledger *l)
+{
+	/* Closing the descriptor would release it too; failure leaves it held
+	 * until close, which delays other writers but loses nothing. */
+	if (flock(l->lock_fd, LOCK_UN) != 0)
+		log_error(T("監査記録: LOCK を解放できません: %s",
+			    "ledger: cannot release the lock on LOCK: %s"),
+			  strerror(errno));
+}
+
+/*
+ * With the flock held, find the true end of the ledger and store it in
+ * l->n and l->log_end: another process may have appended since this one
+ * last looked. The files agree when records.idx holds whole entries and
+ * its last entry points to a complete record with the right index that
+ * ends exactly at the end of records.log. Anything else can only be the
+ * torn tail of a writer that died mid-append (a live writer would hold
+ * the flock), and is repaired.
+ */
+static int ledger_find_end(struct ledger *l)
+{
+	uint64_t log_size, idx_size, k, off;
+	struct buf line;
+	uint8_t e[8];
+	int r;
+
+	buf_init(&line, LEDGER_LINE_MAX);
+	if ((r = file_size(l->log_fd, &log_size)) < 0 || (r = file_size(l->idx_fd, &idx_size)) < 0)
+		goto out;
+	/* Nothing changed since our last append: the common case for a
+	 * single writer. The files only grow, except by a repair, which
+	 * leaves a consistent pair; equal sizes mean the same records. */
+	if (idx_size == l->n * 8 && log_size == l->log_end) {
+		r = 0;
+		goto out;
+	}
+	k = idx_size / 8;
+	if (idx_size % 8 == 0 && k == 0 && log_size == 0) {
+		l->n = 0;
+		l->log_end = 0;
+		r = 0;
+		goto out;
+	}
+	if (idx_size % 8 == 0 && k > 0) {
+		if ((r = pread_all(l->idx_fd, e, 8, (k - 1) * 8)) < 0)
+			goto out;
+		off = get_le64(e);
+		if (off < log_size && read_line(l->log_fd, off, log_size, &line) == 0 &&
+		    off + line.len + 1 == log_size && line_is_record(&line, k - 1)) {
+			l->n = k;
+			l->log_end = log_size;
+			r = 0;
+			goto out;
+		}
+	}
+	r = ledger_recover(l);
 out:
 	buf_release(&line);
 	return r;
@@ -240,21 +343,28 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 	l = xcalloc(1, sizeof(*l));
 	l->mode = mode;
 	l->log_fd = l->idx_fd = l->lock_fd = -1;
+	l->tail = &l->queue;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
-	if (mode == LEDGER_WRITE) {
-		if ((r = open_in(dir, "LOCK", O_RDWR | O_CREAT, &l->lock_fd)) < 0)
-			goto out;
-		if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-			r = errno == EWOULDBLOCK ? ERR_BUSY : ERR_IO;
-			goto out;
-		}
-	}
+	if (mode == LEDGER_WRITE && (r = open_in(dir, "LOCK", O_RDWR | O_CREAT, &l->lock_fd)) < 0)
+		goto out;
 	if ((r = open_in(dir, "records.log", flags, &l->log_fd)) < 0 ||
 	    (r = open_in(dir, "records.idx", flags, &l->idx_fd)) < 0)
 		goto out;
-	if (mode == LEDGER_WRITE && (r = ledger_recover(l)) < 0)
-		goto out;
+	/*
+	 * A writer checks the tail now, under the flock, so that a crash of
+	 * the last writer is repaired (and reported) at once rather than at
+	 * the first append. Other writers may keep the ledger open; they hold
+	 * the flock only while appending.
+	 */
+	if (mode == LEDGER_WRITE) {
+		if ((r = ledger_lock(l)) < 0)
+			goto out;
+		r = ledger_find_end(l);
+		ledger_unlock(l);
+		if (r < 0)
+			goto out;
+	}
 	*out = l;
 	l = NULL;
 	r = 0;
@@ -272,7 +382,7 @@ void ledger_close(struct ledger *l)
 	if (l->idx_fd >= 0)
 		close(l->idx_fd);
 	if (l->lock_fd >= 0)
-		close(l->lock_fd); /* releases the flock */
+		close(l->lock_fd); /* would release the flock, were it held */
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -369,44 +479,94 @@ static int rec_render(const struct audit_rec *rec, uint64_t index, struct buf *o
 	return 0;
 }
 
-/* Wait until an fdatasync covering the first `upto` records has completed,
- * running it ourselves when no other thread is. Called with l->mu held. */
-static int ledger_wait_synced(struct ledger *l, uint64_t upto)
+/* Total number of records in a group; ERR_TOO_LARGE if it overflows. */
+static int group_count(const struct append_req *g, uint64_t *total)
 {
-	while (l->synced_n < upto && !l->failed) {
-		if (l->syncing) {
-			pthread_cond_wait(&l->cv, &l->mu);
-			continue;
-		}
-		uint64_t target = l->n;
-		bool ok;
+	uint64_t t = 0;
 
-		l->syncing = true;
-		pthread_mutex_unlock(&l->mu);
-		ok = fdatasync(l->log_fd) == 0 && fdatasync(l->idx_fd) == 0;
-		pthread_mutex_lock(&l->mu);
-		l->syncing = false;
-		if (ok && target > l->synced_n)
-			l->synced_n = target;
-		if (!ok) {
-			log_error(T("監査記録: fdatasync に失敗しました: %s",
-					  "ledger: fdatasync failed: %s"), strerror(errno));
-			l->failed = true;
-		}
-		pthread_cond_broadcast(&l->cv);
-	}
-	return l->synced_n >= upto ? 0 : ERR_IO;
+	for (; g != NULL; g = g->next)
+		if (__builtin_add_overflow(t, (uint64_t)g->n, &t))
+			return ERR_TOO_LARGE;
+	*total = t;
+	return 0;
 }
 
-int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n, uint64_t *first)
+/*
+ * Write one group (the appends queued in this process, in order) at the
+ * end of the ledger and make it durable, all under the flock: find the
+ * true end, assign indexes, write the lines and then their index entries,
+ * fdatasync both files, unlock. Sets each request's first index and result.
+ * Called by the group leader without l->mu held; *failed is set when the
+ * files may no longer be a consistent pair or a sync failed.
+ */
+static void ledger_commit(struct ledger *l, struct append_req *group, bool *failed)
 {
 	struct buf text, idx;
-	uint64_t start = 0, end = 0;
+	uint64_t start, total = 0, next;
 	bool locked = false;
 	int r;
 
 	buf_init(&text, SIZE_MAX);
 	buf_init(&idx, SIZE_MAX);
+	if ((r = group_count(group, &total)) < 0)
+		goto out;
+	if ((r = ledger_lock(l)) < 0)
+		goto out;
+	locked = true;
+	if ((r = ledger_find_end(l)) < 0)
+		goto out;
+	start = next = l->n;
+	for (struct append_req *g = group; g != NULL; g = g->next) {
+		g->first = next;
+		for (size_t i = 0; i < g->n; i++, next++) {
+			uint8_t e[8];
+
+			put_le64(e, l->log_end + text.len);
+			if ((r = buf_append(&idx, e, 8)) < 0 ||
+			    (r = rec_render(&g->recs[i], next, &text)) < 0)
+				goto out;
+		}
+	}
+	/* The lines go first, so that a reader never follows an index entry
+	 * to bytes that are not there yet. */
+	if ((r = pwrite_all(l->log_fd, text.data, text.len, l->log_end)) < 0 ||
+	    (r = pwrite_all(l->idx_fd, idx.data, idx.len, start * 8)) < 0) {
+		/* Take back a partial write so that the files stay a valid pair;
+		 * if even that fails, the next writer's check repairs the tail. */
+		log_error(T("監査記録: 書き込みに失敗しました: %s", "ledger: write failed: %s"),
+			  strerror(errno));
+		if (ftruncate(l->log_fd, (off_t)l->log_end) != 0 ||
+		    ftruncate(l->idx_fd, (off_t)(start * 8)) != 0)
+			*failed = true;
+		goto out;
+	}
+	if (fdatasync(l->log_fd) != 0 || fdatasync(l->idx_fd) != 0) {
+		/* The records may or may not be on disk; other processes may
+		 * already read them. Refuse further appends in this process. */
+		log_error(T("監査記録: fdatasync に失敗しました: %s", "ledger: fdatasync failed: %s"),
+			  strerror(errno));
+		*failed = true;
+		r = ERR_IO;
+		goto out;
+	}
+	l->n = start + total;
+	l->log_end += text.len;
+	r = 0;
+out:
+	if (locked)
+		ledger_unlock(l);
+	for (struct append_req *g = group; g != NULL; g = g->next)
+		g->r = r;
+	buf_release(&text);
+	buf_release(&idx);
+}
+
+int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n, uint64_t *first)
+{
+	struct append_req req = { recs, n, 0, 0, false, NULL };
+	bool locked = false;
+	int r;
+
 	if (l == NULL || l->mode != LEDGER_WRITE) {
 		r = ERR_FORBIDDEN;
 		goto out;
@@ -428,35 +588,49 @@ int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n,
 		r = ERR_IO;
 		goto out;
 	}
-	start = l->n;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t e[8];
+	*l->tail = &req;
+	l->tail = &req.next;
+	/*
+	 * Group commit: the first thread to find no leader becomes one and
+	 * commits every append queued so far (its own among them) with one
+	 * flock and one pair of fdatasyncs; appends that arrive meanwhile
+	 * queue up and go together in the next group.
+	 */
+	while (!req.done) {
+		struct append_req *group, *next;
+		bool failed = false;
 
-		put_le64(e, l->log_end + text.len);
-		if ((r = buf_append(&idx, e, 8)) < 0 || (r = rec_render(&recs[i], start + i, &text)) < 0)
-			goto out;
-	}
-	if ((r = pwrite_all(l->log_fd, text.data, text.len, l->log_end)) < 0 ||
-	    (r = pwrite_all(l->idx_fd, idx.data, idx.len, start * 8)) < 0) {
-		/* Take back a partial write so that the files stay a valid pair. */
-		if (ftruncate(l->log_fd, (off_t)l->log_end) != 0 ||
-		    ftruncate(l->idx_fd, (off_t)(start * 8)) != 0)
+		if (l->leading) {
+			pthread_cond_wait(&l->cv, &l->mu);
+			continue;
+		}
+		l->leading = true;
+		group = l->queue;
+		l->queue = NULL;
+		l->tail = &l->queue;
+		if (l->failed) {
+			for (struct append_req *g = group; g != NULL; g = g->next)
+				g->r = ERR_IO;
+		} else {
+			pthread_mutex_unlock(&l->mu);
+			ledger_commit(l, group, &failed);
+			pthread_mutex_lock(&l->mu);
+		}
+		if (failed)
 			l->failed = true;
-		goto out;
+		for (struct append_req *g = group; g != NULL; g = next) {
+			next = g->next;
+			g->done = true; /* g may be gone once its owner wakes */
+		}
+		l->leading = false;
+		pthread_cond_broadcast(&l->cv);
 	}
-	l->log_end += text.len;
-	l->n += n;
-	end = l->n;
-	if ((r = ledger_wait_synced(l, end)) < 0)
-		goto out;
-	if (first != NULL)
-		*first = start;
-	r = 0;
+	r = req.r;
+	if (r == 0 && first != NULL)
+		*first = req.first;
 out:
 	if (locked)
 		pthread_mutex_unlock(&l->mu);
-	buf_release(&text);
-	buf_release(&idx);
 	return r;
 }
 
@@ -465,20 +639,17 @@ int ledger_append(struct ledger *l, const struct audit_rec *rec, uint64_t *index
 	return ledger_append_many(l, rec, 1, index);
 }
 
+/*
+ * The number of records is the number of whole index entries, read from
+ * the file each time: other processes may have appended. A writer writes
+ * a record's line before its entry, so every entry counted here points to
+ * a complete line (records still being synced by their writer included).
+ */
 uint64_t ledger_size(struct ledger *l)
 {
 	uint64_t n = 0;
 
-	if (l == NULL)
-		return 0;
-	if (l->mode == LEDGER_WRITE) {
-		pthread_mutex_lock(&l->mu);
-		n = l->n;
-		pthread_mutex_unlock(&l->mu);
-		return n;
-	}
-	/* A reader sees what the writer has indexed so far. */
-	if (file_size(l->idx_fd, &n) < 0)
+	if (l == NULL || file_size(l->idx_fd, &n) < 0)
 		return 0;
 	return n / 8;
 }

@@ -14,12 +14,21 @@
  * newline). The ledger assigns consecutive indexes from 0.
  *
  * Durability: ledger_append() returns only once the record is on disk
- * (fsync). Concurrent appenders share one fsync (group commit), so many
- * threads appending at once cost about one fsync per group, not per record.
+ * (fsync). Concurrent appenders in one process share one fsync (group
+ * commit), so many threads appending at once cost about one fsync per
+ * group, not per record.
  *
- * Threading: a struct ledger may be used by many threads at once. Only one
- * process may open an instance's ledger for writing (an exclusive lock on
- * the directory); a second gets ERR_BUSY.
+ * Threading: a struct ledger may be used by many threads at once, and many
+ * processes may open the same ledger for writing at once (e.g. `mamori
+ * serve` and `mamori import` or `mamori apikey`). Each append takes an
+ * exclusive flock on DIR/LOCK only while it finds the current end of the
+ * ledger, writes its group and syncs it, so indexes stay consecutive and
+ * unique across processes and no record is interleaved with another's;
+ * an append waits while another process holds the lock. ledger_size() and
+ * ledger_read() see the records of other processes (they look at the files
+ * on each call). Opening for writing repairs a tail torn by a writer that
+ * died mid-append (under the same lock); a read-only open never writes.
+ * Do not use a struct ledger across fork(): each process opens its own.
  */
 #ifndef MAMORI_LEDGER_H
 #define MAMORI_LEDGER_H
