@@ -87,6 +87,7 @@ fi
 if [ ! -f "$DATA/access.jsonl" ]; then
 	[ "$MAMORI_RUN" = 1 ] || { echo "no dataset in $DATA" >&2; exit 1; }
 	step "dataset: mamori gen --scale $SCALE --seed $SEED --out $DATA"
+	mkdir -p "$(dirname "$DATA")"
 	"$MAMORI" gen --scale "$SCALE" --seed "$SEED" --out "$DATA"
 fi
 
