@@ -322,7 +322,10 @@ int decider_build(const struct policy *p, const struct registry_data *rd, struct
 			if (!strcmp(p->ntk[k].system, s->id))
 				m = p->ntk[k].mode;
 		dc->systems[i].id = pool_dup(&sp, s->id);
-		dc->systems[i].zone = pol_zone_index(p, s->zone);
+		{
+			int pz = pol_system_zone(p, s->id);
+			dc->systems[i].zone = pz >= 0 ? pz : pol_zone_index(p, s->zone);
+		}
 		dc->systems[i].enforce = m == NTK_ENFORCE;
 		dc->systems[i].index = (uint32_t)i;
 	}
@@ -823,7 +826,13 @@ void policy_check_registry(const struct policy *p, const struct registry_data *r
 	for (size_t i = 0; i < rd->nsystems; i++) {
 		const struct reg_system *s = &rd->systems[i];
 		bool known = false;
-		if (pol_zone_index(p, s->zone) < 0)
+		int pz = pol_system_zone(p, s->id);
+		if (pz >= 0 && strcmp(p->zones[pz].id, s->zone))
+			diag_warn(d, "systems", 0, 0, "zone",
+				  T("システム %s: 台帳の領域 '%s' とポリシーの領域 '%s' が異なります（ポリシーに従います）",
+				    "system %s: the registry puts it in zone '%s', the policy in '%s' (the policy applies)"),
+				  s->id, s->zone, p->zones[pz].id);
+		else if (pz < 0 && pol_zone_index(p, s->zone) < 0)
 			diag_warn(d, "systems", 0, 0, "zone",
 				  T("システム %s の領域 '%s' はポリシーで定義されていません（領域の一致は常に不成立になります）",
 				    "system %s: zone '%s' is not defined in the policy (zone checks will always fail)"),
@@ -838,6 +847,16 @@ void policy_check_registry(const struct policy *p, const struct registry_data *r
 					  s->id, s->confidentiality);
 		}
 	}
+	for (unsigned z = 0; z < p->nzones; z++)
+		for (unsigned k = 0; k < p->zones[z].nsystems; k++) {
+			bool known = false;
+			for (size_t i = 0; i < rd->nsystems && !known; i++)
+				known = !strcmp(rd->systems[i].id, p->zones[z].systems[k]);
+			if (!known)
+				diag_warn(d, "policy", 0, 0, "zones.systems",
+					  T("システム '%s' は台帳にありません", "system '%s' is not in the registry"),
+					  p->zones[z].systems[k]);
+		}
 	for (unsigned k = 0; k < p->nntk; k++) {
 		bool known = false;
 		for (size_t i = 0; i < rd->nsystems && !known; i++)

@@ -60,6 +60,15 @@ int pol_zone_index(const struct policy *p, const char *id)
 	return -1;
 }
 
+int pol_system_zone(const struct policy *p, const char *system)
+{
+	for (unsigned z = 0; z < p->nzones; z++)
+		for (unsigned k = 0; k < p->zones[z].nsystems; k++)
+			if (!strcmp(p->zones[z].systems[k], system))
+				return (int)z;
+	return -1;
+}
+
 int pol_role_index(const struct policy *p, const char *id)
 {
 	for (unsigned i = 0; i < p->nroles; i++)
@@ -376,6 +385,27 @@ struct zone_arg {
 	bool has_id;
 };
 
+static void zone_system_item(struct pctx *c, yaml_node_t *item, unsigned i, void *arg)
+{
+	struct zone_arg *za = arg;
+	const char *s = ident(c, item, "systems");
+	(void)i;
+	if (!s)
+		return;
+	if (pol_system_zone(c->p, s) >= 0) {
+		perr(c, item, "systems", T("システム '%s' は既に別の領域に置かれています",
+					   "system '%s' is already placed in another zone"),
+		     s);
+		return;
+	}
+	for (unsigned k = 0; k < za->z.nsystems; k++)
+		if (!strcmp(za->z.systems[k], s)) {
+			perr(c, item, "systems", T("'%s' が重複しています", "'%s' is listed twice"), s);
+			return;
+		}
+	za->z.systems[za->z.nsystems++] = s;
+}
+
 static bool zone_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node_t *vn,
 		     void *arg)
 {
@@ -385,6 +415,10 @@ static bool zone_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node
 		za->z.id = ident(c, vn, "id");
 	} else if (!strcmp(key, "name")) {
 		za->z.name = scalar(c, vn, "name", 256);
+	} else if (!strcmp(key, "systems")) {
+		za->z.systems = arena_zalloc(c->p->arena, POL_MAX_ZONE_SYSTEMS * sizeof(char *));
+		za->z.nsystems = 0;
+		seq_walk(c, vn, "systems", POL_MAX_ZONE_SYSTEMS, zone_system_item, za);
 	} else if (!strcmp(key, "mfa")) {
 		const char *s = scalar(c, vn, "mfa", 16);
 		if (s && !strcmp(s, "required"))
@@ -404,7 +438,8 @@ static bool zone_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node
 static void zone_item(struct pctx *c, yaml_node_t *item, unsigned i, void *arg)
 {
 	struct policy *p = arg;
-	struct zone_arg za = {{NULL, NULL, false}, false};
+	struct zone_arg za;
+	memset(&za, 0, sizeof(za));
 	(void)i;
 	mapping_walk(c, item, "zones", zone_key, &za);
 	if (item->type != YAML_MAPPING_NODE)

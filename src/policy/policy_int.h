@@ -27,7 +27,13 @@ struct pol_named {
 struct pol_zone {
 	const char *id, *name;
 	bool mfa; /* informative: mfa_required rules name their zones */
+	/* Systems the policy places in this zone (optional). When listed, the
+	 * policy's placement wins over the registry's systems.jsonl. */
+	const char **systems;
+	unsigned nsystems;
 };
+
+#define POL_MAX_ZONE_SYSTEMS 256
 
 enum pol_check {
 	CHK_KNOWN_STAFF = 0,
@@ -100,6 +106,8 @@ struct policy {
 };
 
 int pol_zone_index(const struct policy *p, const char *id);
+/* The zone the policy places system id in, or -1 if it lists it nowhere. */
+int pol_system_zone(const struct policy *p, const char *system);
 int pol_role_index(const struct policy *p, const char *id);
 
 /* The default sentences of a rule's reason, parameters filled in, into

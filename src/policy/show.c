@@ -190,7 +190,20 @@ int policy_show(const struct policy *p, struct buf *b)
 		if (r >= 0)
 			r = q(b, p->zones[i].name);
 		if (r >= 0)
-			r = buf_printf(b, ", mfa: %s}\n", p->zones[i].mfa ? "required" : "optional");
+			r = buf_printf(b, ", mfa: %s", p->zones[i].mfa ? "required" : "optional");
+		if (r >= 0 && p->zones[i].systems) {
+			r = buf_puts(b, ", systems: [");
+			for (unsigned k = 0; k < p->zones[i].nsystems && r >= 0; k++) {
+				if (k)
+					r = buf_puts(b, ", ");
+				if (r >= 0)
+					r = q(b, p->zones[i].systems[k]);
+			}
+			if (r >= 0)
+				r = buf_putc(b, ']');
+		}
+		if (r >= 0)
+			r = buf_puts(b, "}\n");
 	}
 	if (r >= 0)
 		r = buf_puts(b, "roles:\n");

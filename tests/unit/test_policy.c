@@ -371,6 +371,30 @@ static void test_rules_are_data(void **state)
 	      "allow alert warn:no_case");
 	free(text);
 
+	/* the policy places juki in the LGWAN zone: it wins over the registry */
+	text = xstrdup(policy_default_text());
+	{
+		struct buf t;
+		const char *at = strstr(text, "{id: lgwan, name: LGWAN接続系}");
+		assert_non_null(at);
+		buf_init(&t, 1 << 20);
+		assert_int_equal(buf_append(&t, text, (size_t)(at - text)), 0);
+		assert_int_equal(buf_puts(&t, "{id: lgwan, name: LGWAN接続系, systems: [juki, docs]}"), 0);
+		assert_int_equal(buf_puts(&t, at + strlen("{id: lgwan, name: LGWAN接続系}")), 0);
+		build_with(f, t.data);
+		buf_release(&t);
+	}
+	check(f, "S1", "view", "R1", "juki", MY, true, "2026-03-05T10:00:00+09:00", "deny deny:zone");
+	check(f, "S1", "view", "R1", "juki", "lgwan", false, "2026-03-05T10:00:00+09:00", "allow");
+	{
+		struct diag d;
+		diag_init(&d, 20);
+		policy_check_registry(f->p, f->rd, &d);
+		assert_int_equal(d.warnings, 1); /* juki: registry mynumber, policy lgwan */
+		diag_release(&d);
+	}
+	free(text);
+
 	/* training window of 30 days */
 	text = xstrdup(policy_default_text());
 	p = strstr(text, "max_age_days: 365");
@@ -493,6 +517,12 @@ static void test_policy_errors(void **state)
 	bad_policy("  view: {roles: [clerk]}\n", "", "field 'view': action not defined");
 	bad_policy("  search: {roles", "  find: {roles", "unknown action");
 	bad_policy("mfa: required}", "mfa: sometimes}", "must be required or optional");
+	bad_policy("mfa: required}", "mfa: required, systems: [juki, juki]}", "'juki' is listed twice");
+	bad_policy("{id: lgwan, name: LGWAN接続系}", "{id: lgwan, name: LGWAN接続系, systems: [a b]}",
+		   "not a valid id");
+	bad_policy("mfa: required}\n  - {id: lgwan, name: LGWAN接続系}",
+		   "mfa: required, systems: [juki]}\n  - {id: lgwan, name: LGWAN接続系, systems: [juki]}",
+		   "system 'juki' is already placed in another zone");
 	bad_policy("assigned_case: true", "assigned_case: yes", "must be true or false");
 	bad_policy("scope: department", "scope: city", "must be department or assigned");
 	bad_policy("need_to_know_default: monitor", "need_to_know_default: audit",
