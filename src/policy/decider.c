@@ -27,7 +27,14 @@
 #define CASE_OPEN INT64_MAX
 #define DAY_SEC 86400
 
+/* An id as the hash index compares it: ids of up to 15 bytes are held
+ * inline, NUL-padded, and compared as 16 bytes on the cache line of the
+ * record itself; a longer id keeps its first 15 bytes with key[15] = 1 and
+ * is compared in full through id. */
+#define KEY_LEN 16
+
 struct d_staff {
+	char key[KEY_LEN];
 	const char *id;
 	int32_t dept;
 	int32_t start, end, training, pledge; /* DAY_NONE when absent */
@@ -35,6 +42,7 @@ struct d_staff {
 };
 
 struct d_resident {
+	char key[KEY_LEN];
 	const char *id;
 	uint64_t flags;
 	uint32_t case_first, case_n;
@@ -47,6 +55,7 @@ struct d_case {
 };
 
 struct d_system {
+	char key[KEY_LEN];
 	const char *id;
 	int32_t zone; /* policy zone index or NONE_IDX */
 	bool enforce;
@@ -68,10 +77,11 @@ struct d_rule {
 	const char *code, *ja, *en;
 };
 
-/* An index from id to position: open addressing, linear probing, slots
- * hold position + 1 (0 = empty). */
+/* An index from id to position: open addressing, linear probing. A slot
+ * holds the upper 32 bits of the id's hash and position + 1 (0 = empty),
+ * so that a probe past another id rarely touches that id's record. */
 struct d_index {
-	uint32_t *slots;
+	uint64_t *slots;
 	size_t mask;
 };
 
@@ -87,7 +97,8 @@ struct decider {
 	size_t nsystems;
 	uint64_t *dept_systems; /* ndepts rows of sys_words words */
 	size_t ndepts, sys_words;
-	struct d_index ix_staff, ix_res, ix_sys;
+	size_t res_mask; /* residents is a hash table of res_mask + 1 places */
+	struct d_index ix_staff, ix_sys;
 	const char *zones[POL_MAX_SET];
 	unsigned nzones;
 	uint64_t action_roles[ACT__COUNT];
@@ -102,7 +113,7 @@ struct decider {
 
 /* ---- hashing ---- */
 
-/* FNV-1a over the bytes of a NUL-terminated id; *len receives its length. */
+/* FNV-1a over the bytes of a NUL-terminated id, with a final mix. */
 static inline uint64_t id_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325u;
@@ -110,11 +121,44 @@ static inline uint64_t id_hash(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3u;
 	}
-	return h ^ (h >> 29);
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9u;
+	return h ^ (h >> 32);
 }
 
-static int index_build(struct arena *a, struct d_index *ix, size_t n, const char *(*key)(const void *, size_t),
-		       const void *arr)
+static void key_set(char key[KEY_LEN], const char *id)
+{
+	size_t n = strlen(id);
+	memset(key, 0, KEY_LEN);
+	if (n < KEY_LEN) {
+		memcpy(key, id, n);
+	} else {
+		memcpy(key, id, KEY_LEN - 1);
+		key[KEY_LEN - 1] = 1;
+	}
+}
+
+/* A request's id prepared for look-ups. */
+struct qkey {
+	char key[KEY_LEN];
+	const char *s;
+	bool lng;
+	uint64_t h;
+};
+
+static inline void qkey_make(struct qkey *q, const char *s)
+{
+	size_t n = strnlen(s, KEY_LEN);
+	memset(q->key, 0, KEY_LEN);
+	q->s = s;
+	q->lng = n >= KEY_LEN;
+	if (!q->lng)
+		memcpy(q->key, s, n);
+	q->h = id_hash(s);
+}
+
+static int index_build(struct arena *a, struct d_index *ix, size_t n,
+		       const char *(*key)(const void *, size_t), const void *arr)
 {
 	size_t cap = 16, bytes;
 	while (cap < n * 2) {
@@ -122,15 +166,16 @@ static int index_build(struct arena *a, struct d_index *ix, size_t n, const char
 			return ERR_TOO_LARGE;
 		cap <<= 1;
 	}
-	if (size_mul(cap, sizeof(uint32_t), &bytes) < 0)
+	if (size_mul(cap, sizeof(uint64_t), &bytes) < 0)
 		return ERR_OVERFLOW;
 	ix->slots = arena_zalloc(a, bytes);
 	ix->mask = cap - 1;
 	for (size_t i = 0; i < n; i++) {
-		size_t h = (size_t)id_hash(key(arr, i)) & ix->mask;
+		uint64_t hv = id_hash(key(arr, i));
+		size_t h = (size_t)hv & ix->mask;
 		while (ix->slots[h])
 			h = (h + 1) & ix->mask;
-		ix->slots[h] = (uint32_t)(i + 1);
+		ix->slots[h] = (hv & 0xffffffff00000000u) | (uint64_t)(i + 1);
 	}
 	return 0;
 }
@@ -139,24 +184,26 @@ static const char *staff_key(const void *arr, size_t i)
 {
 	return ((const struct d_staff *)arr)[i].id;
 }
-static const char *res_key(const void *arr, size_t i)
-{
-	return ((const struct d_resident *)arr)[i].id;
-}
 static const char *sys_key(const void *arr, size_t i)
 {
 	return ((const struct d_system *)arr)[i].id;
 }
 
-#define INDEX_FIND(ix, arr, key_, out)                                                 \
-	do {                                                                            \
-		size_t h_ = (size_t)id_hash(key_) & (ix).mask;                          \
-		(out) = NULL;                                                           \
-		for (uint32_t s_; (s_ = (ix).slots[h_]) != 0; h_ = (h_ + 1) & (ix).mask) \
-			if (!strcmp((arr)[s_ - 1].id, (key_))) {                        \
-				(out) = &(arr)[s_ - 1];                                 \
-				break;                                                  \
-			}                                                               \
+#define INDEX_FIND(ix, arr, q, out)                                                        \
+	do {                                                                                \
+		size_t h_ = (size_t)(q)->h & (ix).mask;                                     \
+		uint64_t tag_ = (q)->h & 0xffffffff00000000u;                               \
+		(out) = NULL;                                                               \
+		for (uint64_t s_; (s_ = (ix).slots[h_]) != 0; h_ = (h_ + 1) & (ix).mask) {  \
+			if ((s_ & 0xffffffff00000000u) != tag_)                             \
+				continue;                                                   \
+			const __typeof__(&(arr)[0]) e_ = &(arr)[(uint32_t)s_ - 1];          \
+			if ((q)->lng ? (e_->key[KEY_LEN - 1] == 1 && !strcmp(e_->id, (q)->s)) \
+				     : !memcmp(e_->key, (q)->key, KEY_LEN)) {               \
+				(out) = e_;                                                 \
+				break;                                                      \
+			}                                                                   \
+		}                                                                           \
 	} while (0)
 
 /* ---- building ---- */
@@ -322,6 +369,7 @@ int decider_build(const struct policy *p, const struct registry_data *rd, struct
 			if (!strcmp(p->ntk[k].system, s->id))
 				m = p->ntk[k].mode;
 		dc->systems[i].id = pool_dup(&sp, s->id);
+		key_set(dc->systems[i].key, s->id);
 		{
 			int pz = pol_system_zone(p, s->id);
 			dc->systems[i].zone = pz >= 0 ? pz : pol_zone_index(p, s->zone);
@@ -355,6 +403,7 @@ int decider_build(const struct policy *p, const struct registry_data *rd, struct
 		const struct reg_staff *s = &rd->staff[i];
 		struct d_staff *ds = &dc->staff[i];
 		ds->id = pool_dup(&sp, s->id);
+		key_set(ds->key, s->id);
 		ds->dept = find_sorted_dept(rd, s->dept);
 		ds->start = s->start;
 		ds->end = s->end;
@@ -375,14 +424,32 @@ int decider_build(const struct policy *p, const struct registry_data *rd, struct
 		dc->cases[i].opened = c->opened;
 		dc->cases[i].closed = c->closed == TS_NONE ? CASE_OPEN : c->closed;
 	}
-	dc->nresidents = rd->nresidents;
-	dc->residents = arena_zalloc(dc->arena, (rd->nresidents + 1) * sizeof(*dc->residents));
+	/*
+	 * Residents are the one large table a decision touches, so they live
+	 * in the hash table itself (open addressing over records, load at most
+	 * one half): a look-up reads one record's cache line, not a slot and
+	 * then a record. An empty place has id NULL.
+	 */
 	{
-		size_t ci = 0;
+		size_t cap = 16, ci = 0, bytes;
+		while (cap < rd->nresidents * 2)
+			cap <<= 1; /* nresidents <= UINT32_MAX / 4, checked above */
+		if (size_mul(cap, sizeof(*dc->residents), &bytes) < 0) {
+			r = ERR_OVERFLOW;
+			goto out;
+		}
+		dc->residents = arena_zalloc(dc->arena, bytes);
+		dc->res_mask = cap - 1;
+		dc->nresidents = rd->nresidents;
 		for (size_t i = 0; i < rd->nresidents; i++) {
 			const struct reg_resident *res = &rd->residents[i];
-			struct d_resident *dr = &dc->residents[i];
+			size_t h = (size_t)id_hash(res->id) & dc->res_mask;
+			struct d_resident *dr;
+			while (dc->residents[h].id)
+				h = (h + 1) & dc->res_mask;
+			dr = &dc->residents[h];
 			dr->id = pool_dup(&sp, res->id);
+			key_set(dr->key, res->id);
 			dr->flags = names_to_bits(&res->flags, flags, nflags);
 			/* Both arrays are sorted by resident id: merge. */
 			while (ci < rd->ncases && strcmp(rd->cases[ci].resident_id, res->id) < 0)
@@ -395,7 +462,6 @@ int decider_build(const struct policy *p, const struct registry_data *rd, struct
 	}
 
 	if ((r = index_build(dc->arena, &dc->ix_staff, dc->nstaff, staff_key, dc->staff)) < 0 ||
-	    (r = index_build(dc->arena, &dc->ix_res, dc->nresidents, res_key, dc->residents)) < 0 ||
 	    (r = index_build(dc->arena, &dc->ix_sys, dc->nsystems, sys_key, dc->systems)) < 0) {
 		diag_error(d, NULL, 0, 0, NULL, "%s", err_msg(r));
 		goto out;
@@ -464,16 +530,30 @@ void decide(const struct decider *dc, const struct decide_req *rq, struct decide
 	res->nreasons = 0;
 	res->ledger_index = UINT64_MAX;
 
-	if (rq->staff_id)
-		INDEX_FIND(dc->ix_staff, dc->staff, rq->staff_id, st);
-	else
+	struct qkey q;
+	if (rq->staff_id) {
+		qkey_make(&q, rq->staff_id);
+		INDEX_FIND(dc->ix_staff, dc->staff, &q, st);
+	} else {
 		st = NULL;
-	if (rq->system)
-		INDEX_FIND(dc->ix_sys, dc->systems, rq->system, sys);
-	else
+	}
+	if (rq->system) {
+		qkey_make(&q, rq->system);
+		INDEX_FIND(dc->ix_sys, dc->systems, &q, sys);
+	} else {
 		sys = NULL;
+	}
 	if (rq->resident_id) {
-		INDEX_FIND(dc->ix_res, dc->residents, rq->resident_id, rs);
+		size_t h;
+		qkey_make(&q, rq->resident_id);
+		for (h = (size_t)q.h & dc->res_mask; dc->residents[h].id; h = (h + 1) & dc->res_mask) {
+			const struct d_resident *e = &dc->residents[h];
+			if (q.lng ? (e->key[KEY_LEN - 1] == 1 && !strcmp(e->id, q.s))
+				  : !memcmp(e->key, q.key, KEY_LEN)) {
+				rs = e;
+				break;
+			}
+		}
 		res_missing = rs == NULL;
 	} else {
 		res_missing = rq->action != ACT_SEARCH;
