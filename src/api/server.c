@@ -39,7 +39,10 @@
 #include "api/api_int.h"
 #include "instance/instance.h"
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 #include "store/store.h"
+
+#include <sodium.h>
 
 #define PROBLEM_BASE "https://mamori.invalid/problems/"
 #define LOG_PATH_MAX 120
@@ -67,6 +70,7 @@ struct api_reply {
 	int err;	   /* < 0: answer a problem document for this code */
 	struct buf detail; /* the problem's detail; empty means err_msg(err) */
 	struct buf extra;  /* extension members of the problem, ",\"k\":v..." */
+	const char *ctype; /* Content-Type of body; NULL means application/json */
 };
 
 typedef int (*route_fn)(struct api_server *s, struct api_req *rq, struct api_reply *rep);
@@ -90,12 +94,17 @@ struct api_req {
 	struct timespec t0;
 	char method[16];
 	char path[LOG_PATH_MAX + 1];
+	struct MHD_Connection *conn; /* for the query arguments, in handlers */
 };
 
 static int h_health(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_openapi(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_decide(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_reload(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_ledger_consistency(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_ledger_entries(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 
 /* Every route the server answers; the OpenAPI document (openapi.c)
  * describes each of them and the integration tests check that it does. */
@@ -104,6 +113,12 @@ static const struct route routes[] = {
     {"GET", "/v1/openapi.json", h_openapi, false, false},
     {"POST", "/v1/decide", h_decide, true, true},
     {"POST", "/v1/admin/reload", h_reload, true, false},
+    /* The checkpoint and consistency proofs are public, for witnesses and
+     * auditors; entries (who accessed whom) and inclusion proofs need a key. */
+    {"GET", "/v1/ledger/checkpoint", h_ledger_checkpoint, false, false},
+    {"GET", "/v1/ledger/proof/inclusion", h_ledger_inclusion, true, false},
+    {"GET", "/v1/ledger/proof/consistency", h_ledger_consistency, false, false},
+    {"GET", "/v1/ledger/entries", h_ledger_entries, true, false},
 };
 
 /* ---- small helpers ---- */
@@ -450,6 +465,214 @@ out:
 	return r;
 }
 
+/* ---- the ledger ---- */
+
+/* Most entries one GET /v1/ledger/entries returns. */
+#define LEDGER_ENTRIES_MAX 1000
+
+/* A problem for a bad query argument: ERR_INVALID with a detail. */
+static int reply_invalid(struct api_reply *rep, const char *fmt, ...) MM_PRINTF(2, 3);
+
+static int reply_invalid(struct api_reply *rep, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	rep->err = ERR_INVALID;
+	va_start(ap, fmt);
+	r = buf_vprintf(&rep->detail, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		buf_reset(&rep->detail);
+	return 0;
+}
+
+/*
+ * The query argument name as a whole number 0 .. max into *out. false
+ * (with the problem set in rep) when missing or not such a number.
+ */
+static bool query_u64(struct api_req *rq, struct api_reply *rep, const char *name, uint64_t max,
+		      uint64_t *out)
+{
+	const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+	int64_t n;
+
+	if (v == NULL || *v == '\0') {
+		reply_invalid(rep, T("クエリー引数 '%s' が必要です", "query argument '%s' is required"),
+			      name);
+		return false;
+	}
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			reply_invalid(rep,
+				      T("クエリー引数 '%s' は 0 以上の整数にしてください（'%.40s'）",
+					"query argument '%s' must be a whole number (got '%.40s')"),
+				      name, v);
+			return false;
+		}
+	}
+	if (parse_i64(v, strlen(v), 0, INT64_MAX, &n) < 0 || (uint64_t)n > max) {
+		reply_invalid(rep,
+			      T("クエリー引数 '%s' が範囲外です（'%.40s'、上限 %" PRIu64 "）",
+				"query argument '%s' is out of range (got '%.40s', at most %" PRIu64 ")"),
+			      name, v, max);
+		return false;
+	}
+	*out = (uint64_t)n;
+	return true;
+}
+
+static int put_b64(struct buf *b, const uint8_t h[MERKLE_HASH_SIZE])
+{
+	char t[sodium_base64_ENCODED_LEN(MERKLE_HASH_SIZE, sodium_base64_VARIANT_ORIGINAL)];
+
+	sodium_bin2base64(t, sizeof(t), h, MERKLE_HASH_SIZE, sodium_base64_VARIANT_ORIGINAL);
+	return buf_printf(b, "\"%s\"", t);
+}
+
+static int put_proof(struct buf *b, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t n)
+{
+	int r;
+
+	if ((r = buf_puts(b, ",\"proof\":[")) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if ((i > 0 && (r = buf_putc(b, ',')) < 0) || (r = put_b64(b, proof[i])) < 0)
+			return r;
+	return buf_putc(b, ']');
+}
+
+static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	int r;
+
+	(void)rq;
+	r = ledger_latest_checkpoint(instance_ledger(s->in), &rep->body);
+	if (r == ERR_NOT_FOUND) {
+		rep->err = ERR_NOT_FOUND;
+		return buf_puts(&rep->detail, T("チェックポイントはまだありません",
+					       "there is no checkpoint yet"));
+	}
+	if (r < 0)
+		return r;
+	rep->status = 200;
+	rep->ctype = "text/plain; charset=utf-8";
+	return 0;
+}
+
+static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	struct ledger *l = instance_ledger(s->in);
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_SIZE], root[MERKLE_HASH_SIZE],
+	    leaf[MERKLE_HASH_SIZE];
+	uint64_t index, size, have = ledger_size(l);
+	size_t n = 0;
+	int r;
+
+	if (!query_u64(rq, rep, "index", MERKLE_SIZE_MAX, &index) ||
+	    !query_u64(rq, rep, "size", MERKLE_SIZE_MAX, &size))
+		return 0;
+	if (size > have)
+		return reply_invalid(rep,
+				     T("size %" PRIu64 " は台帳の記録数 %" PRIu64 " を超えています",
+				       "size %" PRIu64 " is beyond the %" PRIu64 " entries of the ledger"),
+				     size, have);
+	if (index >= size)
+		return reply_invalid(rep,
+				     T("index は size より小さくしてください（index %" PRIu64
+				       "、size %" PRIu64 "）",
+				       "index must be less than size (index %" PRIu64 ", size %" PRIu64 ")"),
+				     index, size);
+	if ((r = merkle_inclusion_proof(ledger_subtree_hash, l, index, size, proof, &n)) < 0 ||
+	    (r = ledger_root(l, size, root)) < 0 || (r = ledger_subtree_hash(l, index, 0, leaf)) < 0)
+		return r;
+	rep->status = 200;
+	if ((r = buf_printf(&rep->body, "{\"index\":%" PRIu64 ",\"size\":%" PRIu64 ",\"leaf_hash\":",
+			    index, size)) < 0 ||
+	    (r = put_b64(&rep->body, leaf)) < 0 || (r = buf_puts(&rep->body, ",\"root\":")) < 0 ||
+	    (r = put_b64(&rep->body, root)) < 0 || (r = put_proof(&rep->body, proof, n)) < 0)
+		return r;
+	return buf_putc(&rep->body, '}');
+}
+
+static int h_ledger_consistency(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	struct ledger *l = instance_ledger(s->in);
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_SIZE], r1[MERKLE_HASH_SIZE],
+	    r2[MERKLE_HASH_SIZE];
+	uint64_t from, to, have = ledger_size(l);
+	size_t n = 0;
+	int r;
+
+	if (!query_u64(rq, rep, "from", MERKLE_SIZE_MAX, &from) ||
+	    !query_u64(rq, rep, "to", MERKLE_SIZE_MAX, &to))
+		return 0;
+	if (to > have)
+		return reply_invalid(rep,
+				     T("to %" PRIu64 " は台帳の記録数 %" PRIu64 " を超えています",
+				       "to %" PRIu64 " is beyond the %" PRIu64 " entries of the ledger"),
+				     to, have);
+	if (from > to)
+		return reply_invalid(rep,
+				     T("from は to 以下にしてください（from %" PRIu64 "、to %" PRIu64 "）",
+				       "from must not exceed to (from %" PRIu64 ", to %" PRIu64 ")"),
+				     from, to);
+	if ((r = merkle_consistency_proof(ledger_subtree_hash, l, from, to, proof, &n)) < 0 ||
+	    (r = ledger_root(l, from, r1)) < 0 || (r = ledger_root(l, to, r2)) < 0)
+		return r;
+	rep->status = 200;
+	if ((r = buf_printf(&rep->body, "{\"from\":%" PRIu64 ",\"to\":%" PRIu64 ",\"from_root\":",
+			    from, to)) < 0 ||
+	    (r = put_b64(&rep->body, r1)) < 0 || (r = buf_puts(&rep->body, ",\"to_root\":")) < 0 ||
+	    (r = put_b64(&rep->body, r2)) < 0 || (r = put_proof(&rep->body, proof, n)) < 0)
+		return r;
+	return buf_putc(&rep->body, '}');
+}
+
+static int h_ledger_entries(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	struct ledger *l = instance_ledger(s->in);
+	uint64_t start, end, have = ledger_size(l), i;
+	struct buf line;
+	int r = 0;
+
+	if (!query_u64(rq, rep, "start", MERKLE_SIZE_MAX, &start) ||
+	    !query_u64(rq, rep, "end", MERKLE_SIZE_MAX, &end))
+		return 0;
+	if (end > have)
+		return reply_invalid(rep,
+				     T("end %" PRIu64 " は台帳の記録数 %" PRIu64 " を超えています",
+				       "end %" PRIu64 " is beyond the %" PRIu64 " entries of the ledger"),
+				     end, have);
+	if (start >= end || end - start > LEDGER_ENTRIES_MAX)
+		return reply_invalid(rep,
+				     T("start < end かつ end - start ≦ %d にしてください（start %" PRIu64
+				       "、end %" PRIu64 "）",
+				       "need start < end and end - start <= %d (start %" PRIu64
+				       ", end %" PRIu64 ")"),
+				     LEDGER_ENTRIES_MAX, start, end);
+	buf_init(&line, SIZE_MAX);
+	if ((r = buf_puts(&rep->body, "{\"entries\":[")) < 0)
+		goto out;
+	/* Records go in verbatim (each is one JSON object); a response that
+	 * would pass its limit stops early, and "end" says where. */
+	for (i = start; i < end; i++) {
+		if ((r = ledger_read(l, i, &line)) < 0)
+			goto out;
+		if (rep->body.len + line.len + 64 > RESPONSE_MAX && i > start)
+			break;
+		if ((i > start && (r = buf_putc(&rep->body, ',')) < 0) ||
+		    (r = buf_append(&rep->body, line.data, line.len)) < 0)
+			goto out;
+	}
+	if ((r = buf_printf(&rep->body, "],\"start\":%" PRIu64 ",\"end\":%" PRIu64 "}", start, i)) < 0)
+		goto out;
+	rep->status = 200;
+out:
+	buf_release(&line);
+	return r;
+}
+
 /* ---- the request state machine ---- */
 
 static const struct route *route_find(const char *method, const char *url, bool *path_known)
@@ -618,6 +841,7 @@ static enum MHD_Result on_complete(struct api_server *s, struct MHD_Connection *
 	buf_init(&rep.body, RESPONSE_MAX);
 	buf_init(&rep.detail, 64 * 1024);
 	buf_init(&rep.extra, RESPONSE_MAX / 2);
+	rq->conn = c;
 	r = rq->route->fn(s, rq, &rep);
 	if (r < 0) {
 		log_error("%s %s: %s", rq->method, rq->path, err_msg(r));
@@ -626,7 +850,7 @@ static enum MHD_Result on_complete(struct api_server *s, struct MHD_Connection *
 		res = send_problem_ex(c, rq, rep.err, rep.detail.data, rep.detail.len,
 				      rep.extra.data, rep.extra.len, NULL, NULL);
 	} else {
-		res = send_bytes(c, rq, rep.status, "application/json",
+		res = send_bytes(c, rq, rep.status, rep.ctype ? rep.ctype : "application/json",
 				 rep.body.data ? rep.body.data : "", rep.body.len, NULL, NULL);
 	}
 	buf_release(&rep.body);

@@ -18,6 +18,8 @@ static void serve_usage(FILE *f)
 	    T("使い方: mamori serve DIR [--listen HOST:PORT] [--threads N] [--allow-remote-http]\n"
 	      "  インスタンス DIR の HTTP API（/v1/...、docs/api.md）を提供します。\n"
 	      "  SIGHUP でポリシーと登録情報を再読み込みし、SIGINT / SIGTERM で停止します。\n"
+	      "  監査台帳の署名付きチェックポイントを定期的に（mamori.conf の\n"
+	      "  checkpoint_entries / checkpoint_seconds）と停止時に作成します。\n"
 	      "  --listen HOST:PORT   待ち受けアドレス（既定は mamori.conf の listen）。\n"
 	      "                       PORT 0 なら空いているポートを使います\n"
 	      "  --threads N          ワーカースレッド数（1-256、既定は mamori.conf）\n"
@@ -27,6 +29,8 @@ static void serve_usage(FILE *f)
 	      "usage: mamori serve DIR [--listen HOST:PORT] [--threads N] [--allow-remote-http]\n"
 	      "  Serves the HTTP API (/v1/..., docs/api.md) of instance DIR.\n"
 	      "  SIGHUP reloads policy and registry; SIGINT or SIGTERM stops the server.\n"
+	      "  Signs a ledger checkpoint periodically (checkpoint_entries and\n"
+	      "  checkpoint_seconds in mamori.conf) and when it stops.\n"
 	      "  --listen HOST:PORT   address to listen on (default: listen in mamori.conf);\n"
 	      "                       PORT 0 picks a free port\n"
 	      "  --threads N          worker threads (1-256, default from mamori.conf)\n"
@@ -91,7 +95,16 @@ int cmd_serve(int argc, char **argv)
 	o.listen = listen;
 	o.threads = (unsigned)nthreads;
 	o.allow_remote_http = remote != NULL;
+	/* Signed checkpoints every checkpoint_entries records or
+	 * checkpoint_seconds seconds while serving, and one at the end. */
+	if ((r = instance_checkpointer_start(in)) < 0) {
+		cli_error(T("チェックポイントのスレッドを開始できません: %s",
+			    "cannot start the checkpoint thread: %s"),
+			  err_msg(r));
+		goto out;
+	}
 	r = api_serve(in, &o);
+	instance_checkpointer_stop(in);
 	if (r == ERR_INVALID || r == ERR_FORBIDDEN) {
 		rc = EXIT_USAGE;
 		goto out;

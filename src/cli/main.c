@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{"decide", cmd_decide, "アクセスの可否を判定する", "decide whether an access is allowed"},
 	{"serve", cmd_serve, "HTTP API を提供する", "serve the HTTP API"},
 	{"apikey", cmd_apikey, "API キーを作成・一覧・失効する", "create, list or revoke API keys"},
+	{"verify", cmd_verify, "監査台帳を検証する", "verify the audit ledger"},
 };
 
 static void usage(FILE *f)

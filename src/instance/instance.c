@@ -20,6 +20,7 @@
 #include "instance/instance.h"
 #include "instance/instance_int.h"
 #include "ledger/ledger.h"
+#include "ledger/note.h"
 #include "policy/policy.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -35,6 +36,13 @@ struct instance {
 	struct policy_engine *engine;
 	unsigned flags;
 	pthread_mutex_t reload_lock;
+	/* The checkpoint thread (instance_checkpointer_start). */
+	pthread_t cp_thread;
+	bool cp_running;
+	bool cp_stop;          /* under cp_mu */
+	uint64_t cp_last;      /* size of the first checkpoint, for the thread */
+	pthread_mutex_t cp_mu;
+	pthread_cond_t cp_cv;
 };
 
 /* ---- small file helpers ---- */
@@ -109,6 +117,8 @@ static void config_defaults(struct instance_config *c)
 	c->threads = 4;
 	c->max_body = (size_t)8 << 20;
 	c->timeout_sec = 30;
+	c->checkpoint_entries = 10000;
+	c->checkpoint_seconds = 60;
 }
 
 static int conf_set_str(char *dst, size_t cap, const char *v, size_t vlen)
@@ -190,6 +200,12 @@ int instance_config_parse(const char *name, const char *text, size_t len,
 		} else if (KEY("max_body")) {
 			if ((r = conf_set_num(v, vlen, 1024, (int64_t)1 << 30, &num)) == 0)
 				c->max_body = (size_t)num;
+		} else if (KEY("checkpoint_entries")) {
+			if ((r = conf_set_num(v, vlen, 1, 1000000000, &num)) == 0)
+				c->checkpoint_entries = (uint64_t)num;
+		} else if (KEY("checkpoint_seconds")) {
+			if ((r = conf_set_num(v, vlen, 1, 86400, &num)) == 0)
+				c->checkpoint_seconds = (unsigned)num;
 		} else if (KEY("timeout")) {
 			if ((r = conf_set_num(v, vlen, 1, 3600, &num)) == 0)
 				c->timeout_sec = (unsigned)num;
@@ -476,6 +492,8 @@ int instance_open(const char *dir, unsigned flags, struct instance **out, struct
 	in->dir = xstrdup(dir);
 	in->flags = flags;
 	pthread_mutex_init(&in->reload_lock, NULL);
+	pthread_mutex_init(&in->cp_mu, NULL);
+	pthread_cond_init(&in->cp_cv, NULL);
 	if (sodium_init() < 0) {
 		r = ERR_CRYPTO;
 		goto out;
@@ -527,6 +545,9 @@ void instance_close(struct instance *in)
 {
 	if (!in)
 		return;
+	instance_checkpointer_stop(in);
+	pthread_cond_destroy(&in->cp_cv);
+	pthread_mutex_destroy(&in->cp_mu);
 	policy_engine_free(in->engine);
 	ledger_close(in->ledger);
 	store_close(in->store);
@@ -669,4 +690,159 @@ out:
 		policy_engine_release(in->engine, dc);
 	arena_free(a);
 	return r;
+}
+
+/* ---- checkpoints ---- */
+
+int instance_origin(const struct instance *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	const char *name = in->cfg.name;
+	int w = snprintf(out, cap, "mamori/");
+
+	if (w < 0 || (size_t)w >= cap)
+		return ERR_TOO_LARGE;
+	n = (size_t)w;
+	/* A key name has no space, '+' or control character: those of the
+	 * municipality's name (ASCII and ideographic spaces) become '_'. */
+	for (size_t i = 0; name[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)name[i];
+		bool ideo = c == 0xe3 && (unsigned char)name[i + 1] == 0x80 &&
+			    (unsigned char)name[i + 2] == 0x80;
+
+		if (n + 2 > cap || n >= NOTE_NAME_MAX)
+			return ERR_TOO_LARGE;
+		if (ideo || c <= 0x20 || c == '+' || c == 0x7f) {
+			out[n++] = '_';
+			if (ideo)
+				i += 2;
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	if (name[0] == '\0') {
+		w = snprintf(out + n, cap - n, "instance");
+		if (w < 0 || (size_t)w >= cap - n)
+			return ERR_TOO_LARGE;
+		n += (size_t)w;
+	}
+	out[n] = '\0';
+	return note_name_valid(out, n) ? 0 : ERR_INVALID;
+}
+
+/* The Ed25519 seed of keys/signing.key ("mamori-ed25519-seed-v1\n<base64>\n"). */
+static int load_seed(const struct instance *in, uint8_t seed[NOTE_SEED_SIZE])
+{
+	static const char head[] = "mamori-ed25519-seed-v1\n";
+	struct buf path, text;
+	const char *end = NULL;
+	size_t bin_len = 0;
+	int r;
+
+	buf_init(&path, 4096);
+	buf_init(&text, 4096);
+	if ((r = path_join(&path, in->dir, "keys/signing.key")) < 0 ||
+	    (r = instance_read_file(path.data, 4096, &text)) < 0)
+		goto out;
+	r = ERR_INVALID;
+	if (text.len < sizeof(head) || memcmp(text.data, head, sizeof(head) - 1) != 0 ||
+	    text.data[text.len - 1] != '\n')
+		goto out;
+	if (sodium_base642bin(seed, NOTE_SEED_SIZE, text.data + sizeof(head) - 1,
+			      text.len - sizeof(head), NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != NOTE_SEED_SIZE || end != text.data + text.len - 1)
+		goto out;
+	r = 0;
+out:
+	if (r < 0)
+		log_error(T("署名鍵 keys/signing.key を読めません: %s",
+			    "cannot read the signing key keys/signing.key: %s"),
+			  err_msg(r));
+	if (text.data)
+		mem_wipe(text.data, text.cap);
+	buf_release(&text);
+	buf_release(&path);
+	return r;
+}
+
+int instance_checkpoint(struct instance *in, struct buf *out, uint64_t *size)
+{
+	uint8_t seed[NOTE_SEED_SIZE];
+	char origin[NOTE_NAME_MAX + 1];
+	int r;
+
+	if ((r = instance_origin(in, origin, sizeof(origin))) < 0 || (r = load_seed(in, seed)) < 0)
+		goto out;
+	r = ledger_checkpoint(in->ledger, origin, seed, out, size);
+out:
+	sodium_memzero(seed, sizeof(seed));
+	return r;
+}
+
+/*
+ * The checkpoint thread: wakes every second (or when told to stop) and
+ * makes a checkpoint when checkpoint_entries records have been appended
+ * since the last one, or when checkpoint_seconds have passed and at least
+ * one record has.
+ */
+static void *checkpointer(void *arg)
+{
+	struct instance *in = arg;
+	uint64_t last = in->cp_last, size;
+	int64_t last_time = ts_now();
+	bool stop = false;
+
+	pthread_mutex_lock(&in->cp_mu);
+	while (!in->cp_stop) {
+		struct timespec until;
+		uint64_t now_size;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&in->cp_cv, &in->cp_mu, &until);
+		stop = in->cp_stop;
+		pthread_mutex_unlock(&in->cp_mu);
+		now_size = ledger_size(in->ledger);
+		if (stop || now_size - last >= in->cfg.checkpoint_entries ||
+		    (now_size != last && ts_now() - last_time >= (int64_t)in->cfg.checkpoint_seconds)) {
+			if (now_size != last && instance_checkpoint(in, NULL, &size) == 0)
+				last = size;
+			last_time = ts_now();
+		}
+		pthread_mutex_lock(&in->cp_mu);
+	}
+	pthread_mutex_unlock(&in->cp_mu);
+	return NULL;
+}
+
+int instance_checkpointer_start(struct instance *in)
+{
+	int r;
+
+	if (!(in->flags & INSTANCE_WRITE))
+		return ERR_FORBIDDEN;
+	if (in->cp_running)
+		return 0;
+	/* The first checkpoint now, so that one exists as soon as the
+	 * server answers. */
+	if ((r = instance_checkpoint(in, NULL, &in->cp_last)) < 0)
+		return r;
+	in->cp_stop = false;
+	if (pthread_create(&in->cp_thread, NULL, checkpointer, in) != 0)
+		return ERR_NOMEM;
+	in->cp_running = true;
+	return 0;
+}
+
+void instance_checkpointer_stop(struct instance *in)
+{
+	if (in == NULL || !in->cp_running)
+		return;
+	pthread_mutex_lock(&in->cp_mu);
+	in->cp_stop = true;
+	pthread_cond_broadcast(&in->cp_cv);
+	pthread_mutex_unlock(&in->cp_mu);
+	pthread_join(in->cp_thread, NULL);
+	in->cp_running = false;
 }

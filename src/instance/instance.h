@@ -32,6 +32,8 @@ struct instance_config {
 	unsigned threads;       /* HTTP worker threads, default 4 */
 	size_t max_body;        /* bytes, default 8 MiB */
 	unsigned timeout_sec;   /* per connection, default 30 */
+	uint64_t checkpoint_entries; /* checkpoint every N records, default 1000 */
+	unsigned checkpoint_seconds; /* or every T seconds, default 60 */
 };
 
 struct instance;
@@ -77,5 +79,28 @@ MM_WUR int instance_reload(struct instance *in, const char *actor, struct diag *
  */
 MM_WUR int instance_decide(struct instance *in, const char *json, size_t len, const char *actor,
 			   struct buf *out, int *decision);
+
+/*
+ * The origin line (and key name) of the instance's checkpoints:
+ * "mamori/<name>" with spaces (ASCII and ideographic), '+' and control
+ * characters of the name replaced by '_'; "mamori/instance" when the name
+ * is empty. ERR_TOO_LARGE when it does not fit in cap or NOTE_NAME_MAX.
+ */
+MM_WUR int instance_origin(const struct instance *in, char *out, size_t cap);
+/*
+ * Sign a checkpoint of the ledger now with keys/signing.key and store it
+ * (ledger_checkpoint). out and size may be NULL. Needs INSTANCE_WRITE.
+ * Thread-safe.
+ */
+MM_WUR int instance_checkpoint(struct instance *in, struct buf *out, uint64_t *size);
+/*
+ * Sign a checkpoint now, then start the thread that makes one every
+ * checkpoint_entries records or checkpoint_seconds seconds (when records
+ * were added); instance_checkpoint's errors. _stop (also called
+ * by instance_close) makes a last checkpoint when records were added, and
+ * joins the thread. ERR_FORBIDDEN without INSTANCE_WRITE.
+ */
+MM_WUR int instance_checkpointer_start(struct instance *in);
+void instance_checkpointer_stop(struct instance *in);
 
 #endif

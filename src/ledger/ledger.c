@@ -10,13 +10,21 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Hash files: DIR/hash/L00 .. L62, the 32-byte hashes of one level each. */
+#define HASH_DIR "hash"
+/* Leaves hashed before a rebuild writes its hashes out. */
+#define REBUILD_BATCH 4096
 
 /* A record line holds the body plus a bounded header; this caps reads. */
 #define LEDGER_LINE_MAX (LEDGER_BODY_MAX + 4096)
@@ -54,6 +62,29 @@ struct ledger {
 	 */
 	uint64_t n;
 	uint64_t log_end;
+	/*
+	 * The tree of the first n records, kept by the group leader like n;
+	 * hashes_dirty forces a check of the hash files against the records
+	 * at the next group (after a failed write).
+	 */
+	struct merkle_builder tree;
+	bool hashes_dirty;
+	/* set at open: trust stored hashes only up to hash/synced */
+	bool hashes_check_synced;
+	char *dir;
+	/* Descriptors of the hash files, opened on first use (under fd_mu). */
+	pthread_mutex_t fd_mu;
+	int hash_fd[MERKLE_HEIGHT_MAX];
+};
+
+/*
+ * The hashes that a run of appended leaves completes, per level, waiting
+ * to be written: lv[h] holds consecutive hashes of level h starting at
+ * position first[h] of that level (subtree [first[h] * 2^h, ...)).
+ */
+struct hash_batch {
+	struct buf lv[MERKLE_HEIGHT_MAX];
+	uint64_t first[MERKLE_HEIGHT_MAX];
 };
 
 static void put_le64(uint8_t *p, uint64_t v)
@@ -159,6 +190,297 @@ static bool line_is_record(const struct buf *line, uint64_t index)
 	     (uint64_t)json_integer_value(v) == index;
 	json_decref(j);
 	return ok;
+}
+
+/* ---- the hash files ---- */
+
+/*
+ * The descriptor of the hash file of level h, opened on first use; with
+ * create, the file (and DIR/hash) is created when missing. ERR_NOT_FOUND
+ * when it does not exist and create is false.
+ */
+static int hash_fd_get(struct ledger *l, unsigned h, bool create, int *fd)
+{
+	char path[4096];
+	int n, r = 0;
+
+	if (h >= MERKLE_HEIGHT_MAX)
+		return ERR_INVALID;
+	pthread_mutex_lock(&l->fd_mu);
+	if (l->hash_fd[h] >= 0) {
+		*fd = l->hash_fd[h];
+		goto out;
+	}
+	n = snprintf(path, sizeof(path), "%s/" HASH_DIR, l->dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if (create && l->mode == LEDGER_WRITE && mkdir(path, 0700) != 0 && errno != EEXIST) {
+		r = ERR_IO;
+		goto out;
+	}
+	n = snprintf(path, sizeof(path), "%s/" HASH_DIR "/L%02u", l->dir, h);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if (l->mode == LEDGER_WRITE)
+		l->hash_fd[h] = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	else
+		l->hash_fd[h] = open(path, O_RDONLY | O_CLOEXEC);
+	if (l->hash_fd[h] < 0) {
+		r = errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+		goto out;
+	}
+	*fd = l->hash_fd[h];
+out:
+	pthread_mutex_unlock(&l->fd_mu);
+	return r;
+}
+
+int ledger_subtree_hash(void *ctx, uint64_t start, unsigned height, uint8_t out[MERKLE_HASH_SIZE])
+{
+	struct ledger *l = ctx;
+	int fd, r;
+
+	if (l == NULL || height >= MERKLE_HEIGHT_MAX || (start & (((uint64_t)1 << height) - 1)) != 0)
+		return ERR_INVALID;
+	if ((r = hash_fd_get(l, height, false, &fd)) < 0)
+		return r == ERR_NOT_FOUND ? ERR_CORRUPT : r;
+	return pread_all(fd, out, MERKLE_HASH_SIZE, (start >> height) * MERKLE_HASH_SIZE);
+}
+
+static void batch_init(struct hash_batch *hb)
+{
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++) {
+		buf_init(&hb->lv[h], SIZE_MAX);
+		hb->first[h] = 0;
+	}
+}
+
+static void batch_release(struct hash_batch *hb)
+{
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
+		buf_release(&hb->lv[h]);
+}
+
+/* Add the hashes that the leaf making the tree size leaves completed. */
+static int batch_add(struct hash_batch *hb, uint64_t size, uint8_t (*completed)[MERKLE_HASH_SIZE],
+		     unsigned k)
+{
+	int r;
+
+	for (unsigned h = 0; h < k; h++) {
+		if (hb->lv[h].len == 0)
+			hb->first[h] = (size >> h) - 1;
+		if ((r = buf_append(&hb->lv[h], completed[h], MERKLE_HASH_SIZE)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Write the batch's hashes at their places (no sync) and empty it; the
+ * levels written are marked in *touched (bit h). */
+static int batch_write(struct ledger *l, struct hash_batch *hb, uint64_t *touched)
+{
+	int fd, r;
+
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++) {
+		if (hb->lv[h].len == 0)
+			continue;
+		if ((r = hash_fd_get(l, h, true, &fd)) < 0 ||
+		    (r = pwrite_all(fd, hb->lv[h].data, hb->lv[h].len,
+				    hb->first[h] * MERKLE_HASH_SIZE)) < 0)
+			return r;
+		*touched |= (uint64_t)1 << h;
+		buf_reset(&hb->lv[h]);
+	}
+	return 0;
+}
+
+static int hashes_datasync(struct ledger *l, uint64_t touched)
+{
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
+		if ((touched & ((uint64_t)1 << h)) && l->hash_fd[h] >= 0 &&
+		    fdatasync(l->hash_fd[h]) != 0)
+			return ERR_IO;
+	return 0;
+}
+
+/*
+ * hash/synced holds, as 8 little-endian bytes, a count s such that the
+ * hashes of every subtree of the first s leaves are on disk. Appends do not
+ * sync the hash files (they are recomputed from the records after a crash);
+ * a checkpoint, a recomputation and a clean close sync them all and move s.
+ * Written under the flock, so one process at a time.
+ */
+static int write_atomic(const char *dir, const char *name, const void *data, size_t len);
+
+static uint64_t hashes_synced_read(struct ledger *l)
+{
+	char path[4096];
+	uint8_t e[8];
+	int fd, n;
+	uint64_t v = 0;
+
+	n = snprintf(path, sizeof(path), "%s/hash/synced", l->dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread_all(fd, e, 8, 0) == 0)
+		v = get_le64(e);
+	close(fd);
+	return v;
+}
+
+static int hashes_mark_synced(struct ledger *l, uint64_t n)
+{
+	char dir[4096];
+	uint8_t e[8];
+	int k;
+
+	if (hashes_datasync(l, UINT64_MAX) < 0)
+		return ERR_IO;
+	k = snprintf(dir, sizeof(dir), "%s/hash", l->dir);
+	if (k < 0 || (size_t)k >= sizeof(dir))
+		return ERR_INVALID;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return ERR_IO;
+	put_le64(e, n);
+	return write_atomic(dir, "synced", e, 8);
+}
+
+/* The canonical bytes of record i (its line without '\n') into out. */
+static int record_bytes(struct ledger *l, uint64_t i, uint64_t log_size, struct buf *out)
+{
+	uint8_t e[8];
+	uint64_t off;
+	int r;
+
+	if ((r = pread_all(l->idx_fd, e, 8, i * 8)) < 0)
+		return r;
+	off = get_le64(e);
+	if (off >= log_size)
+		return ERR_CORRUPT;
+	return read_line(l->log_fd, off, log_size, out);
+}
+
+/*
+ * With the flock held and l->n the true number of records, bring the hash
+ * files and l->tree to the tree of exactly those records. The hash files
+ * are derived data: hashes beyond the records are cut (whoever wrote them
+ * died before its records were complete), and hashes missing (a writer
+ * that died between writing its lines and its hashes, or a ledger written
+ * before the hashes existed) are recomputed from the records. Each change
+ * is logged.
+ */
+static int hashes_sync(struct ledger *l)
+{
+	uint64_t n = l->n, m = n, log_size, touched = 0;
+	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE],
+	    stored[MERKLE_HASH_SIZE];
+	struct hash_batch hb;
+	struct buf line;
+	int fd, r;
+
+	batch_init(&hb);
+	buf_init(&line, LEDGER_LINE_MAX);
+	if ((r = file_size(l->log_fd, &log_size)) < 0)
+		goto out;
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++) {
+		uint64_t need = n >> h, size, have;
+
+		r = hash_fd_get(l, h, need > 0, &fd);
+		if (r == ERR_NOT_FOUND) {
+			continue; /* need is 0: nothing to keep */
+		}
+		if (r < 0 || (r = file_size(fd, &size)) < 0)
+			goto out;
+		have = size / MERKLE_HASH_SIZE;
+		if (have > need || size % MERKLE_HASH_SIZE != 0) {
+			if (have > need)
+				have = need;
+			log_warn(T("監査記録: hash/L%02u を %" PRIu64 " バイトから %" PRIu64
+					 " バイトに切り詰めます（記録のないハッシュ）",
+					 "ledger: truncating hash/L%02u from %" PRIu64 " to %" PRIu64
+					 " bytes (hashes beyond the records)"),
+				 h, size, have * MERKLE_HASH_SIZE);
+			if (ftruncate(fd, (off_t)(have * MERKLE_HASH_SIZE)) != 0) {
+				r = ERR_IO;
+				goto out;
+			}
+			touched |= (uint64_t)1 << h;
+		}
+		if (have < (m >> h))
+			m = have << h;
+	}
+	/* After this process opened the ledger (possibly after a crash of the
+	 * machine), only hashes marked durable are trusted; the rest are
+	 * recomputed from the records. Hashes another live process wrote
+	 * since are in the page cache and are read as they are. */
+	if (l->hashes_check_synced) {
+		uint64_t s_ok = hashes_synced_read(l);
+		if (m > s_ok)
+			m = s_ok;
+	}
+	/* A hash written but lost in a crash could read back as anything:
+	 * check the last kept leaf against its record before building on it. */
+	if (m > 0) {
+		if ((r = ledger_subtree_hash(l, m - 1, 0, stored)) < 0 ||
+		    (r = record_bytes(l, m - 1, log_size, &line)) < 0)
+			goto out;
+		merkle_leaf_hash(line.data, line.len, leaf);
+		if (memcmp(leaf, stored, MERKLE_HASH_SIZE) != 0) {
+			log_warn(T("監査記録: hash/L00 の記録 %" PRIu64
+					 " のハッシュが記録と一致しません。すべてのハッシュを再計算します",
+					 "ledger: the hash of record %" PRIu64
+					 " in hash/L00 does not match the record; recomputing every hash"),
+				 m - 1);
+			m = 0;
+		}
+	}
+	if ((r = merkle_builder_load(&l->tree, m, ledger_subtree_hash, l)) < 0)
+		goto out;
+	if (m < n)
+		log_warn(T("監査記録: 記録 %" PRIu64 " から %" PRIu64
+				 " までのハッシュを記録から再計算します",
+				 "ledger: recomputing the hashes of records %" PRIu64 " to %" PRIu64
+				 " from the records"),
+			 m, n - 1);
+	for (uint64_t i = m; i < n; i++) {
+		unsigned k;
+
+		if ((r = record_bytes(l, i, log_size, &line)) < 0)
+			goto out;
+		merkle_leaf_hash(line.data, line.len, leaf);
+		if ((r = merkle_builder_append(&l->tree, leaf, completed, &k)) < 0 ||
+		    (r = batch_add(&hb, l->tree.size, completed, k)) < 0)
+			goto out;
+		if ((i + 1) % REBUILD_BATCH == 0 && (r = batch_write(l, &hb, &touched)) < 0)
+			goto out;
+	}
+	if ((r = batch_write(l, &hb, &touched)) < 0)
+		goto out;
+	if (l->hashes_check_synced || m < n) {
+		if ((r = hashes_mark_synced(l, n)) < 0)
+			goto out;
+		l->hashes_check_synced = false;
+	}
+	l->hashes_dirty = false;
+	r = 0;
+out:
+	if (r < 0) {
+		l->hashes_dirty = true;
+		log_error(T("監査記録: ハッシュファイルを記録に合わせられません: %s",
+			    "ledger: cannot bring the hash files in line with the records: %s"),
+			  err_msg(r));
+	}
+	buf_release(&line);
+	batch_release(&hb);
+	return r;
 }
 
 /*
@@ -276,7 +598,7 @@ static void ledger_unlock(struct ledger *l)
  * torn tail of a writer that died mid-append (a live writer would hold
  * the flock), and is repaired.
  */
-static int ledger_find_end(struct ledger *l)
+static int find_records_end(struct ledger *l)
 {
 	uint64_t log_size, idx_size, k, off;
 	struct buf line;
@@ -318,6 +640,24 @@ out:
 	return r;
 }
 
+/*
+ * With the flock held, find the true end of the ledger (above) and bring
+ * the hash files and the in-memory tree to it: when another process
+ * appended, the tree is reloaded from the hash files (and what that
+ * process left incomplete is recomputed).
+ */
+static int ledger_find_end(struct ledger *l)
+{
+	uint64_t n0 = l->n, e0 = l->log_end;
+	int r;
+
+	if ((r = find_records_end(l)) < 0)
+		return r;
+	if (l->hashes_dirty || l->n != n0 || l->log_end != e0 || l->tree.size != l->n)
+		return hashes_sync(l);
+	return 0;
+}
+
 static int open_in(const char *dir, const char *name, int flags, int *fd)
 {
 	char path[4096];
@@ -344,6 +684,13 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 	l->mode = mode;
 	l->log_fd = l->idx_fd = l->lock_fd = -1;
 	l->tail = &l->queue;
+	l->dir = xstrdup(dir);
+	l->hashes_dirty = true; /* check the hash files at the first lock */
+	l->hashes_check_synced = true;
+	merkle_builder_init(&l->tree);
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
+		l->hash_fd[h] = -1;
+	pthread_mutex_init(&l->fd_mu, NULL);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	if (mode == LEDGER_WRITE && (r = open_in(dir, "LOCK", O_RDWR | O_CREAT, &l->lock_fd)) < 0)
@@ -377,12 +724,25 @@ void ledger_close(struct ledger *l)
 {
 	if (l == NULL)
 		return;
+	/* A clean close makes this process's hashes durable, so that the next
+	 * open recomputes nothing. */
+	if (l->mode == LEDGER_WRITE && !l->failed && !l->hashes_dirty && l->lock_fd >= 0 &&
+	    l->tree.size > 0 && ledger_lock(l) == 0) {
+		if (ledger_find_end(l) == 0 && !l->hashes_dirty)
+			(void)hashes_mark_synced(l, l->tree.size);
+		ledger_unlock(l);
+	}
 	if (l->log_fd >= 0)
 		close(l->log_fd);
 	if (l->idx_fd >= 0)
 		close(l->idx_fd);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd); /* would release the flock, were it held */
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
+		if (l->hash_fd[h] >= 0)
+			close(l->hash_fd[h]);
+	free(l->dir);
+	pthread_mutex_destroy(&l->fd_mu);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -501,13 +861,17 @@ static int group_count(const struct append_req *g, uint64_t *total)
  */
 static void ledger_commit(struct ledger *l, struct append_req *group, bool *failed)
 {
+	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE];
+	struct merkle_builder *tree = xmalloc(sizeof(*tree));
+	struct hash_batch hb;
 	struct buf text, idx;
-	uint64_t start, total = 0, next;
+	uint64_t start, total = 0, next, touched = 0;
 	bool locked = false;
 	int r;
 
 	buf_init(&text, SIZE_MAX);
 	buf_init(&idx, SIZE_MAX);
+	batch_init(&hb);
 	if ((r = group_count(group, &total)) < 0)
 		goto out;
 	if ((r = ledger_lock(l)) < 0)
@@ -515,31 +879,49 @@ static void ledger_commit(struct ledger *l, struct append_req *group, bool *fail
 	locked = true;
 	if ((r = ledger_find_end(l)) < 0)
 		goto out;
+	/* The tree grows in a copy, kept only once the group is on disk. */
+	*tree = l->tree;
 	start = next = l->n;
 	for (struct append_req *g = group; g != NULL; g = g->next) {
 		g->first = next;
 		for (size_t i = 0; i < g->n; i++, next++) {
+			size_t line_start = text.len;
+			unsigned k;
 			uint8_t e[8];
 
 			put_le64(e, l->log_end + text.len);
 			if ((r = buf_append(&idx, e, 8)) < 0 ||
 			    (r = rec_render(&g->recs[i], next, &text)) < 0)
 				goto out;
+			/* The leaf is the line without its '\n'. */
+			merkle_leaf_hash(text.data + line_start, text.len - line_start - 1, leaf);
+			if ((r = merkle_builder_append(tree, leaf, completed, &k)) < 0 ||
+			    (r = batch_add(&hb, tree->size, completed, k)) < 0)
+				goto out;
 		}
 	}
-	/* The lines go first, so that a reader never follows an index entry
-	 * to bytes that are not there yet. */
+	/*
+	 * The lines go first, then their hashes, then the index entries that
+	 * make them count: a reader never follows an index entry to bytes (or
+	 * asks for hashes) that are not there yet.
+	 */
 	if ((r = pwrite_all(l->log_fd, text.data, text.len, l->log_end)) < 0 ||
+	    (r = batch_write(l, &hb, &touched)) < 0 ||
 	    (r = pwrite_all(l->idx_fd, idx.data, idx.len, start * 8)) < 0) {
 		/* Take back a partial write so that the files stay a valid pair;
-		 * if even that fails, the next writer's check repairs the tail. */
+		 * if even that fails, the next writer's check repairs the tail.
+		 * Hashes written beyond the records are cut by the next check. */
 		log_error(T("監査記録: 書き込みに失敗しました: %s", "ledger: write failed: %s"),
 			  strerror(errno));
+		l->hashes_dirty = true;
 		if (ftruncate(l->log_fd, (off_t)l->log_end) != 0 ||
 		    ftruncate(l->idx_fd, (off_t)(start * 8)) != 0)
 			*failed = true;
 		goto out;
 	}
+	/* The hash files are derived from the records and are not synced
+	 * here: hash/synced says up to where they are durable, and after a
+	 * crash the rest is recomputed from the records (hashes_sync). */
 	if (fdatasync(l->log_fd) != 0 || fdatasync(l->idx_fd) != 0) {
 		/* The records may or may not be on disk; other processes may
 		 * already read them. Refuse further appends in this process. */
@@ -551,12 +933,15 @@ static void ledger_commit(struct ledger *l, struct append_req *group, bool *fail
 	}
 	l->n = start + total;
 	l->log_end += text.len;
+	l->tree = *tree;
 	r = 0;
 out:
 	if (locked)
 		ledger_unlock(l);
 	for (struct append_req *g = group; g != NULL; g = g->next)
 		g->r = r;
+	batch_release(&hb);
+	free(tree);
 	buf_release(&text);
 	buf_release(&idx);
 }
@@ -671,4 +1056,164 @@ int ledger_read(struct ledger *l, uint64_t index, struct buf *out)
 	if (off >= log_size)
 		return ERR_CORRUPT;
 	return read_line(l->log_fd, off, log_size, out);
+}
+
+/* ---- roots and checkpoints ---- */
+
+int ledger_root(struct ledger *l, uint64_t size, uint8_t out[MERKLE_HASH_SIZE])
+{
+	if (l == NULL || out == NULL)
+		return ERR_INVALID;
+	if (size > ledger_size(l))
+		return ERR_NOT_FOUND;
+	return merkle_root(ledger_subtree_hash, l, size, out);
+}
+
+/* Write dir/name with data through a temporary file and a rename, synced,
+ * so that a reader sees the old file or the new one, never a part. */
+static int write_atomic(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[4096], tmp[4096];
+	int fd = -1, dfd = -1, n, r;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ERR_INVALID;
+	n = snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return ERR_INVALID;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	if ((r = pwrite_all(fd, data, len, 0)) < 0)
+		goto out;
+	if (fdatasync(fd) != 0 || rename(tmp, path) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int ledger_checkpoint(struct ledger *l, const char *origin, const uint8_t seed[NOTE_SEED_SIZE],
+		      struct buf *out, uint64_t *size)
+{
+	uint8_t root[MERKLE_HASH_SIZE];
+	struct buf text, note;
+	char cpdir[4096], name[64];
+	bool locked = false;
+	int n, r;
+
+	buf_init(&text, NOTE_MAX);
+	buf_init(&note, NOTE_MAX);
+	if (l == NULL || origin == NULL || seed == NULL)
+		return ERR_INVALID;
+	if (l->mode != LEDGER_WRITE)
+		return ERR_FORBIDDEN;
+	/*
+	 * Become the group leader, so that no append of this process moves
+	 * the end (or the tree) meanwhile; the flock keeps other processes
+	 * out, and the checkpoint is of exactly the records then present.
+	 */
+	pthread_mutex_lock(&l->mu);
+	while (l->leading)
+		pthread_cond_wait(&l->cv, &l->mu);
+	l->leading = true;
+	pthread_mutex_unlock(&l->mu);
+	n = snprintf(cpdir, sizeof(cpdir), "%s/checkpoints", l->dir);
+	if (n < 0 || (size_t)n >= sizeof(cpdir)) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if (mkdir(cpdir, 0700) != 0 && errno != EEXIST) {
+		r = ERR_IO;
+		goto out;
+	}
+	if ((r = ledger_lock(l)) < 0)
+		goto out;
+	locked = true;
+	if ((r = ledger_find_end(l)) < 0)
+		goto out;
+	merkle_builder_root(&l->tree, root);
+	/* What a checkpoint signs can always be proved: its hashes are
+	 * durable before the signature exists. */
+	if ((r = hashes_mark_synced(l, l->tree.size)) < 0)
+		goto out;
+	if ((r = note_checkpoint_format(&text, origin, l->tree.size, root)) < 0 ||
+	    (r = note_sign(&note, text.data, text.len, origin, seed)) < 0)
+		goto out;
+	snprintf(name, sizeof(name), "%" PRIu64 ".note", l->tree.size);
+	if ((r = write_atomic(cpdir, name, note.data, note.len)) < 0 ||
+	    (r = write_atomic(cpdir, "latest", note.data, note.len)) < 0)
+		goto out;
+	if (size != NULL)
+		*size = l->tree.size;
+	if (out != NULL) {
+		buf_reset(out);
+		r = buf_append(out, note.data, note.len);
+	}
+out:
+	if (locked)
+		ledger_unlock(l);
+	if (r < 0)
+		log_error(T("監査記録: チェックポイントを作成できません: %s",
+			    "ledger: cannot make a checkpoint: %s"),
+			  err_msg(r));
+	pthread_mutex_lock(&l->mu);
+	l->leading = false;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	buf_release(&note);
+	buf_release(&text);
+	return r;
+}
+
+int ledger_latest_checkpoint(struct ledger *l, struct buf *out)
+{
+	char path[4096], chunk[4096];
+	int fd, n, r = 0;
+
+	if (l == NULL || out == NULL)
+		return ERR_INVALID;
+	n = snprintf(path, sizeof(path), "%s/checkpoints/latest", l->dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ERR_INVALID;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+	buf_reset(out);
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = ERR_IO;
+			break;
+		}
+		if (got == 0)
+			break;
+		if (out->len + (size_t)got > NOTE_MAX) {
+			r = ERR_TOO_LARGE;
+			break;
+		}
+		if ((r = buf_append(out, chunk, (size_t)got)) < 0)
+			break;
+	}
+	close(fd);
+	return r;
 }

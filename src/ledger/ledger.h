@@ -4,9 +4,9 @@
  * Every change of state that matters to an auditor (a decision, an access
  * event, an import, an edit of policy) is appended here by the function
  * that makes the change. Callers see only this interface: the store behind
- * it is, for now, an append-only file of canonical records (see
- * docs/internals/ledger.md); the tamper-evident Merkle log replaces its
- * inside without changing callers.
+ * it is an append-only file of canonical records with the hashes of an
+ * RFC 9162 Merkle tree over them, one file per tree level, and signed
+ * checkpoints (see docs/internals/ledger.md).
  *
  * A record is: a kind (short ASCII word: "decision", "access", "import",
  * "policy", "apikey", ...), a time, an actor (staff id, API key name,
@@ -65,5 +65,32 @@ MM_WUR int ledger_append_many(struct ledger *l, const struct audit_rec *recs, si
 uint64_t ledger_size(struct ledger *l);
 /* Read the canonical bytes of record index into out (replacing contents). */
 MM_WUR int ledger_read(struct ledger *l, uint64_t index, struct buf *out);
+
+/* ---- the Merkle tree (docs/internals/ledger.md) ---- */
+
+/*
+ * The hash of the perfect subtree [start, start + 2^height) of the tree of
+ * the records, read from the hash files: a merkle_subtree_fn with ctx the
+ * struct ledger (for merkle_*_proof). Only subtrees inside ledger_size()
+ * are meaningful. ERR_INVALID for a misaligned start or height >= 63,
+ * ERR_CORRUPT when the hash files do not hold it. Any thread.
+ */
+MM_WUR int ledger_subtree_hash(void *ctx, uint64_t start, unsigned height, uint8_t out[32]);
+/* Root hash (RFC 9162) of the first size records; ERR_NOT_FOUND when size
+ * is beyond ledger_size(). Any thread, any mode. */
+MM_WUR int ledger_root(struct ledger *l, uint64_t size, uint8_t out[32]);
+/*
+ * Make a signed checkpoint (C2SP tlog-checkpoint: origin, size, root,
+ * signed under the key name origin with the Ed25519 seed) of every record
+ * present now, and store it as DIR/checkpoints/<size>.note and
+ * DIR/checkpoints/latest (each replaced atomically). out (may be NULL)
+ * receives the note, *size (may be NULL) the tree size. Waits for the
+ * appends of this process in progress and holds the append lock while it
+ * works. ERR_FORBIDDEN on a read-only ledger; note_sign's errors.
+ */
+MM_WUR int ledger_checkpoint(struct ledger *l, const char *origin, const uint8_t seed[32],
+			     struct buf *out, uint64_t *size);
+/* The note of DIR/checkpoints/latest into out; ERR_NOT_FOUND if none. */
+MM_WUR int ledger_latest_checkpoint(struct ledger *l, struct buf *out);
 
 #endif

@@ -368,6 +368,10 @@ static void test_openapi(void **state)
 	    {"/v1/openapi.json", "get"},
 	    {"/v1/decide", "post"},
 	    {"/v1/admin/reload", "post"},
+	    {"/v1/ledger/checkpoint", "get"},
+	    {"/v1/ledger/proof/inclusion", "get"},
+	    {"/v1/ledger/proof/consistency", "get"},
+	    {"/v1/ledger/entries", "get"},
 	};
 	struct h_resp r;
 	json_t *j, *paths, *schemas;

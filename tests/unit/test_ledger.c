@@ -37,6 +37,13 @@ static void rm_dir(char *d)
 		snprintf(p, sizeof(p), "%s/%s", d, names[i]);
 		unlink(p);
 	}
+	/* The hash files of the Merkle tree, one per level. */
+	for (unsigned h = 0; h < 63; h++) {
+		snprintf(p, sizeof(p), "%s/hash/L%02u", d, h);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/hash", d);
+	rmdir(p);
 	rmdir(d);
 	free(d);
 }
