@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{"serve", cmd_serve, "HTTP API を提供する", "serve the HTTP API"},
 	{"apikey", cmd_apikey, "API キーを作成・一覧・失効する", "create, list or revoke API keys"},
 	{"verify", cmd_verify, "監査台帳を検証する", "verify the audit ledger"},
+	{"audit", cmd_audit, "アクセス記録を監査しアラートを出す", "audit access events and report alerts"},
 };
 
 static void usage(FILE *f)
