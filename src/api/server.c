@@ -41,6 +41,7 @@
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "store/store.h"
+#include "watch/ingest.h"
 
 #include <sodium.h>
 
@@ -81,6 +82,7 @@ struct route {
 	route_fn fn;
 	bool auth;	/* needs "Authorization: Bearer <API key>" */
 	bool json_body; /* takes a JSON body (Content-Type application/json) */
+	bool lines_body; /* takes JSON Lines (application/x-ndjson and the like) */
 };
 
 struct api_req {
@@ -100,6 +102,7 @@ struct api_req {
 static int h_health(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_openapi(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_decide(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_events(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_reload(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct api_reply *rep);
@@ -112,6 +115,7 @@ static const struct route routes[] = {
     {"GET", "/v1/health", h_health, false, false},
     {"GET", "/v1/openapi.json", h_openapi, false, false},
     {"POST", "/v1/decide", h_decide, true, true},
+    {"POST", "/v1/events", h_events, true, false, true},
     {"POST", "/v1/admin/reload", h_reload, true, false},
     /* The checkpoint and consistency proofs are public, for witnesses and
      * auditors; entries (who accessed whom) and inclusion proofs need a key. */
@@ -403,6 +407,63 @@ static int h_decide(struct api_server *s, struct api_req *rq, struct api_reply *
 	}
 	rep->status = 200;
 	return 0;
+}
+
+/*
+ * POST /v1/events: a JSON Lines batch of access events, all appended to the
+ * ledger before the answer or, if any line is bad, none (watch_ingest).
+ * The problem document of a bad line names it in its detail and in the
+ * extension members "line" and "field".
+ */
+static int h_events(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	struct diag d;
+	uint64_t first = 0;
+	size_t count = 0;
+	int r;
+
+	diag_init(&d, 1);
+	r = watch_ingest(instance_ledger(s->in), rq->actor, rq->body.data, rq->body.len, NULL, 0,
+			 &d, &first, &count);
+	if (r == ERR_INVALID || r == ERR_TOO_LARGE) {
+		const struct diag_item *it = d.n > 0 ? &d.items[0] : NULL;
+
+		rep->err = r;
+		r = 0;
+		if (!it)
+			goto out;
+		if (it->field)
+			r = buf_printf(&rep->detail,
+				       T("%ld 行目: フィールド '%s': %s", "line %ld: field '%s': %s"),
+				       it->line, it->field, it->msg);
+		else
+			r = buf_printf(&rep->detail, T("%ld 行目: %s", "line %ld: %s"), it->line,
+				       it->msg);
+		if (r == 0)
+			r = buf_printf(&rep->extra, ",\"line\":%ld", it->line);
+		if (r == 0 && it->field && (r = buf_puts(&rep->extra, ",\"field\":")) == 0)
+			r = buf_json_str(&rep->extra, it->field, strlen(it->field));
+		if (r < 0) {
+			/* Too long to quote: the generic message still answers. */
+			buf_reset(&rep->detail);
+			buf_reset(&rep->extra);
+			r = 0;
+		}
+		goto out;
+	}
+	if (r < 0) {
+		log_error("POST /v1/events: %s", err_msg(r));
+		rep->err = r == ERR_BUSY ? ERR_BUSY : ERR_INTERNAL;
+		r = 0;
+		goto out;
+	}
+	rep->status = 200;
+	r = buf_printf(&rep->body,
+		       "{\"accepted\":%zu,\"first_index\":%" PRIu64 ",\"last_index\":%" PRIu64 "}",
+		       count, first, first + count - 1);
+out:
+	diag_release(&d);
+	return r;
 }
 
 /* Append the items of d (errors, or warnings when warnings is set) as a
@@ -746,19 +807,34 @@ static enum MHD_Result check_auth(struct api_server *s, struct MHD_Connection *c
 	return MHD_YES;
 }
 
-static bool content_type_is_json(const char *ct)
+/* True if ct is the media type mt (lower case), with or without
+ * parameters. */
+static bool content_type_is(const char *ct, const char *mt)
 {
-	size_t n = strlen("application/json");
 	if (!ct)
 		return false;
 	while (*ct == ' ')
 		ct++;
-	if (!ascii_prefix_ci(ct, "application/json"))
+	if (!ascii_prefix_ci(ct, mt))
 		return false;
-	ct += n;
+	ct += strlen(mt);
 	while (*ct == ' ')
 		ct++;
 	return *ct == '\0' || *ct == ';';
+}
+
+static bool content_type_is_json(const char *ct)
+{
+	return content_type_is(ct, "application/json");
+}
+
+/* JSON Lines go by several names; plain JSON is accepted too, since a
+ * batch of one event is also one JSON text. */
+static bool content_type_is_lines(const char *ct)
+{
+	return content_type_is(ct, "application/x-ndjson") ||
+	       content_type_is(ct, "application/json-lines") ||
+	       content_type_is(ct, "application/jsonl") || content_type_is(ct, "application/json");
 }
 
 /* The first call: headers are in, no body yet. Answer now whatever can be
@@ -800,6 +876,19 @@ static enum MHD_Result on_headers(struct api_server *s, struct MHD_Connection *c
 			      "send the body with Content-Type: application/json (got: %.100s)"),
 			    ct ? ct : T("なし", "none"));
 	}
+	if (rq->route->lines_body) {
+		const char *ct =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (!content_type_is_lines(ct))
+			return send_problem(
+			    c, rq, ERR_UNSUPPORTED, NULL, NULL,
+			    T("本文は JSON Lines（Content-Type: application/x-ndjson、"
+			      "application/json-lines または application/json）で送ってください"
+			      "（受け取ったもの: %.100s）",
+			      "send the body as JSON Lines (Content-Type: application/x-ndjson, "
+			      "application/json-lines or application/json) (got: %.100s)"),
+			    ct ? ct : T("なし", "none"));
+	}
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		int64_t n;
@@ -827,7 +916,11 @@ static enum MHD_Result on_complete(struct api_server *s, struct MHD_Connection *
 				    T("本文が上限の %zu バイトを超えています",
 				      "the body is larger than the limit of %zu bytes"),
 				    s->max_body);
-	if (rq->route->json_body) {
+	if (rq->route->lines_body && rq->body.len == 0)
+		return send_problem(c, rq, ERR_INVALID, NULL, NULL, "%s",
+				    T("本文が空です。1 行に 1 件のイベントを送ってください",
+				      "the body is empty; send one event per line"));
+	if (rq->route->json_body || rq->route->lines_body) {
 		if (rq->body.len == 0)
 			return send_problem(c, rq, ERR_INVALID, NULL, NULL, "%s",
 					    T("本文が空です。JSON オブジェクトを送ってください",

@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{"apikey", cmd_apikey, "API キーを作成・一覧・失効する", "create, list or revoke API keys"},
 	{"verify", cmd_verify, "監査台帳を検証する", "verify the audit ledger"},
 	{"audit", cmd_audit, "アクセス記録を監査しアラートを出す", "audit access events and report alerts"},
+	{"ingest", cmd_ingest, "アクセス記録を監査台帳に取り込む", "append access events to the ledger"},
 };
 
 static void usage(FILE *f)

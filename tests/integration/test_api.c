@@ -367,6 +367,7 @@ static void test_openapi(void **state)
 	    {"/v1/health", "get"},
 	    {"/v1/openapi.json", "get"},
 	    {"/v1/decide", "post"},
+	    {"/v1/events", "post"},
 	    {"/v1/admin/reload", "post"},
 	    {"/v1/ledger/checkpoint", "get"},
 	    {"/v1/ledger/proof/inclusion", "get"},
