@@ -40,6 +40,8 @@
 #include "instance/instance.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
+#include "ledger/note.h"
+#include "ledger/verify.h"
 #include "store/store.h"
 #include "watch/ingest.h"
 
@@ -108,6 +110,7 @@ static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct 
 static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_ledger_consistency(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_ledger_entries(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 
 /* Every route the server answers; the OpenAPI document (openapi.c)
  * describes each of them and the integration tests check that it does. */
@@ -123,6 +126,8 @@ static const struct route routes[] = {
     {"GET", "/v1/ledger/proof/inclusion", h_ledger_inclusion, true, false},
     {"GET", "/v1/ledger/proof/consistency", h_ledger_consistency, false, false},
     {"GET", "/v1/ledger/entries", h_ledger_entries, true, false},
+    /* Witnesses post their cosignatures of a checkpoint (text/plain). */
+    {"POST", "/v1/ledger/cosignature", h_ledger_cosignature, true, false},
 };
 
 /* ---- small helpers ---- */
@@ -603,6 +608,263 @@ static int put_proof(struct buf *b, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t n
 	return buf_putc(b, ']');
 }
 
+/* ---- cosignatures (docs/internals/ledger.md, "Witnesses") ---- */
+
+/* Serialises the read-merge-write of ledger/checkpoints/<size>.cosigned. */
+static pthread_mutex_t cosign_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Read the whole file path (at most max bytes) into out, replacing it.
+ * ERR_NOT_FOUND when it does not exist, ERR_TOO_LARGE past max. */
+static int file_read(const char *path, size_t max, struct buf *out)
+{
+	char tmp[4096];
+	ssize_t got;
+	int fd, r = 0;
+
+	buf_reset(out);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+	for (;;) {
+		got = read(fd, tmp, sizeof(tmp));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = ERR_IO;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if (out->len + (size_t)got > max) {
+			r = ERR_TOO_LARGE;
+			goto out;
+		}
+		if ((r = buf_append(out, tmp, (size_t)got)) < 0)
+			goto out;
+	}
+out:
+	close(fd);
+	return r;
+}
+
+/* Replace path with data atomically: a temporary file, fsync, rename. */
+static int file_write_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[4200];
+	size_t off = 0;
+	int fd, r = 0, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return ERR_TOO_LARGE;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ERR_IO;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = ERR_IO;
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		r = ERR_IO;
+out:
+	if (close(fd) != 0 && r == 0)
+		r = ERR_IO;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = ERR_IO;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* The path of ledger/checkpoints/<size>.<ext> into out. */
+static int checkpoint_path(struct api_server *s, uint64_t size, const char *ext, struct buf *out)
+{
+	char rel[96];
+	int n = snprintf(rel, sizeof(rel), "ledger/checkpoints/%" PRIu64 ".%s", size, ext);
+
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		return ERR_TOO_LARGE;
+	buf_reset(out);
+	return instance_path(s->in, rel, out);
+}
+
+/*
+ * If note (the latest checkpoint) has a cosigned version with the same
+ * signed text, replace note with it. A missing or unreadable cosigned
+ * file leaves note as it is: the instance's own signature is enough.
+ */
+static int cosigned_replace(struct api_server *s, struct buf *note)
+{
+	struct note n, c;
+	struct note_checkpoint cp;
+	struct buf path, text;
+	int r = 0;
+
+	if (note_parse(note->data, note->len, &n, NULL, NULL) < 0 ||
+	    note_checkpoint_parse(n.text, n.text_len, &cp, NULL, NULL) < 0)
+		return 0;
+	buf_init(&path, 8192);
+	buf_init(&text, NOTE_MAX);
+	if ((r = checkpoint_path(s, cp.size, "cosigned", &path)) < 0)
+		goto out;
+	pthread_mutex_lock(&cosign_lock);
+	r = file_read(path.data, NOTE_MAX, &text);
+	pthread_mutex_unlock(&cosign_lock);
+	if (r < 0) {
+		r = 0;
+		goto out;
+	}
+	if (note_parse(text.data, text.len, &c, NULL, NULL) == 0 && c.text_len == n.text_len &&
+	    memcmp(c.text, n.text, n.text_len) == 0) {
+		buf_reset(note);
+		r = buf_append(note, text.data, text.len);
+	}
+out:
+	buf_release(&path);
+	buf_release(&text);
+	return r;
+}
+
+/* Append sig's line to out unless a signature by the same name and key id
+ * is in it already (a witness that cosigns twice is counted once). */
+static int sig_merge(struct buf *out, const struct note_sig *sig, size_t *added)
+{
+	struct note cur;
+	int r;
+
+	if ((r = note_parse(out->data, out->len, &cur, NULL, NULL)) < 0)
+		return r;
+	for (size_t i = 0; i < cur.nsigs; i++)
+		if (cur.sigs[i].key_id == sig->key_id && cur.sigs[i].name_len == sig->name_len &&
+		    memcmp(cur.sigs[i].name, sig->name, sig->name_len) == 0)
+			return 0;
+	if (cur.nsigs >= NOTE_SIGS_MAX)
+		return ERR_TOO_LARGE;
+	if ((r = buf_puts(out, "\xe2\x80\x94 ")) < 0 ||
+	    (r = buf_append(out, sig->name, sig->name_len)) < 0 || (r = buf_putc(out, ' ')) < 0 ||
+	    (r = buf_append(out, sig->b64, sig->b64_len)) < 0 || (r = buf_putc(out, '\n')) < 0)
+		return r;
+	(*added)++;
+	return 0;
+}
+
+/*
+ * POST /v1/ledger/cosignature: a checkpoint note that the instance signed,
+ * with one or more witnesses' signatures added. The text must be that of
+ * a stored checkpoint and the instance's signature must verify; the other
+ * signature lines are merged into ledger/checkpoints/<size>.cosigned. The
+ * instance cannot check a witness's signature (it does not know the
+ * witness's key): whoever reads the cosigned checkpoint checks the
+ * signatures of the witnesses it trusts.
+ */
+static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	char origin[NOTE_NAME_MAX + 1];
+	uint8_t pk[NOTE_KEY_SIZE];
+	uint32_t own_id;
+	struct note n, stored, old;
+	struct note_checkpoint cp;
+	struct buf path, st, merged, prev;
+	size_t added = 0, cosigs = 0, olen;
+	bool locked = false;
+	int r;
+
+	buf_init(&path, 8192);
+	buf_init(&st, NOTE_MAX);
+	buf_init(&merged, NOTE_MAX);
+	buf_init(&prev, NOTE_MAX);
+	if ((r = note_parse(rq->body.data ? rq->body.data : "", rq->body.len, &n, NULL, NULL)) < 0 ||
+	    (r = note_checkpoint_parse(n.text, n.text_len, &cp, NULL, NULL)) < 0) {
+		r = reply_invalid(rep, T("本文が署名付きチェックポイント（C2SP signed note）ではありません: %s",
+					 "the body is not a signed checkpoint (C2SP signed note): %s"),
+				  err_msg(r));
+		goto out;
+	}
+	if ((r = instance_origin(s->in, origin, sizeof(origin))) < 0 ||
+	    (r = instance_path(s->in, "keys/signing.pub", &path)) < 0 ||
+	    (r = ledger_read_public_key(path.data, pk)) < 0 ||
+	    (r = checkpoint_path(s, cp.size, "note", &path)) < 0)
+		goto out;
+	r = file_read(path.data, NOTE_MAX, &st);
+	if (r == ERR_NOT_FOUND || (r == 0 && (note_parse(st.data, st.len, &stored, NULL, NULL) < 0 ||
+					      stored.text_len != n.text_len ||
+					      memcmp(stored.text, n.text, n.text_len) != 0))) {
+		r = reply_invalid(rep, T("この本文はこのインスタンスのサイズ %" PRIu64
+					 " のチェックポイントと一致しません",
+					 "the text is not this instance's checkpoint of size %" PRIu64),
+				  cp.size);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (note_verify(&n, origin, pk) != 0) {
+		r = reply_invalid(rep, "%s",
+				  T("インスタンスの署名がないか、検証できません",
+				    "the instance's signature is missing or does not verify"));
+		goto out;
+	}
+	own_id = note_key_id(origin, strlen(origin), pk);
+	for (size_t i = 0; i < n.nsigs; i++)
+		if (!(n.sigs[i].key_id == own_id && n.sigs[i].name_len == strlen(origin) &&
+		      memcmp(n.sigs[i].name, origin, n.sigs[i].name_len) == 0))
+			cosigs++;
+	if (cosigs == 0) {
+		r = reply_invalid(rep, "%s",
+				  T("インスタンス以外の署名（副署名）がありません",
+				    "the note carries no signature but the instance's (no cosignature)"));
+		goto out;
+	}
+	/* Start from the stored note (the instance's own signature), add the
+	 * cosignatures already kept, then the new ones. */
+	pthread_mutex_lock(&cosign_lock);
+	locked = true;
+	if ((r = buf_append(&merged, st.data, st.len)) < 0 ||
+	    (r = checkpoint_path(s, cp.size, "cosigned", &path)) < 0)
+		goto out;
+	r = file_read(path.data, NOTE_MAX, &prev);
+	if (r == 0 && note_parse(prev.data, prev.len, &old, NULL, NULL) == 0 &&
+	    old.text_len == n.text_len && memcmp(old.text, n.text, n.text_len) == 0) {
+		for (size_t i = 0; i < old.nsigs; i++) {
+			size_t ignored = 0;
+			if ((r = sig_merge(&merged, &old.sigs[i], &ignored)) < 0)
+				goto out;
+		}
+	} else if (r < 0 && r != ERR_NOT_FOUND) {
+		goto out;
+	}
+	olen = merged.len;
+	for (size_t i = 0; i < n.nsigs; i++) {
+		if ((r = sig_merge(&merged, &n.sigs[i], &added)) == ERR_TOO_LARGE) {
+			r = reply_invalid(rep, T("署名は %d 個までです", "at most %d signatures"),
+					  NOTE_SIGS_MAX);
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+	}
+	if (merged.len != olen && (r = file_write_atomic(path.data, merged.data, merged.len)) < 0)
+		goto out;
+	if ((r = note_parse(merged.data, merged.len, &old, NULL, NULL)) < 0)
+		goto out;
+	rep->status = 200;
+	r = buf_printf(&rep->body, "{\"size\":%" PRIu64 ",\"added\":%zu,\"signatures\":%zu}",
+		       cp.size, added, old.nsigs);
+out:
+	if (locked)
+		pthread_mutex_unlock(&cosign_lock);
+	buf_release(&path);
+	buf_release(&st);
+	buf_release(&merged);
+	buf_release(&prev);
+	return r;
+}
+
 static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct api_reply *rep)
 {
 	int r;
@@ -615,6 +877,9 @@ static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct 
 					       "there is no checkpoint yet"));
 	}
 	if (r < 0)
+		return r;
+	/* With witnesses' cosignatures of this very checkpoint, serve those. */
+	if ((r = cosigned_replace(s, &rep->body)) < 0)
 		return r;
 	rep->status = 200;
 	rep->ctype = "text/plain; charset=utf-8";

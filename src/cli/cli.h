@@ -26,6 +26,7 @@ int cmd_apikey(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 
 /* Print an error line "mamori: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) MM_PRINTF(1, 2);

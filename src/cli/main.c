@@ -25,6 +25,8 @@ static const struct subcommand subcommands[] = {
 	{"verify", cmd_verify, "監査台帳を検証する", "verify the audit ledger"},
 	{"audit", cmd_audit, "アクセス記録を監査しアラートを出す", "audit access events and report alerts"},
 	{"ingest", cmd_ingest, "アクセス記録を監査台帳に取り込む", "append access events to the ledger"},
+	{"witness", cmd_witness, "監査台帳のチェックポイントに立会人として副署名する",
+	 "witness and cosign the ledger's checkpoints"},
 };
 
 static void usage(FILE *f)

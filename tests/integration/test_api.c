@@ -373,6 +373,7 @@ static void test_openapi(void **state)
 	    {"/v1/ledger/proof/inclusion", "get"},
 	    {"/v1/ledger/proof/consistency", "get"},
 	    {"/v1/ledger/entries", "get"},
+	    {"/v1/ledger/cosignature", "post"},
 	};
 	struct h_resp r;
 	json_t *j, *paths, *schemas;
