@@ -38,6 +38,8 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "instance/instance.h"
+#include "registry/registry.h"
+#include "ledger/disclose.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
@@ -85,6 +87,7 @@ struct route {
 	bool auth;	/* needs "Authorization: Bearer <API key>" */
 	bool json_body; /* takes a JSON body (Content-Type application/json) */
 	bool lines_body; /* takes JSON Lines (application/x-ndjson and the like) */
+	bool prefix;	 /* path ends in one more segment: "/v1/disclosure/" + id */
 };
 
 struct api_req {
@@ -111,6 +114,7 @@ static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct a
 static int h_ledger_consistency(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_ledger_entries(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct api_reply *rep);
+static int h_disclosure(struct api_server *s, struct api_req *rq, struct api_reply *rep);
 
 /* Every route the server answers; the OpenAPI document (openapi.c)
  * describes each of them and the integration tests check that it does. */
@@ -128,6 +132,8 @@ static const struct route routes[] = {
     {"GET", "/v1/ledger/entries", h_ledger_entries, true, false},
     /* Witnesses post their cosignatures of a checkpoint (text/plain). */
     {"POST", "/v1/ledger/cosignature", h_ledger_cosignature, true, false},
+    /* Disclosure to a resident: who accessed their record (ledger.md). */
+    {"GET", "/v1/disclosure/", h_disclosure, true, false, false, true},
 };
 
 /* ---- small helpers ---- */
@@ -999,13 +1005,80 @@ out:
 	return r;
 }
 
+/*
+ * GET /v1/disclosure/{resident}?by=STAFF&for=resident|proxy: the
+ * disclosure document of disclose_build, under the rules of
+ * disclose_authorise; every disclosure, made or refused, is recorded.
+ */
+static int h_disclosure(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	const char *resident = rq->path + strlen("/v1/disclosure/");
+	const char *by = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "by");
+	const char *forw = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "for");
+	struct registry_data *reg = NULL;
+	struct store *st = NULL;
+	struct disclose_result res = {0};
+	struct ledger *l = instance_ledger(s->in);
+	bool for_resident;
+	int r, ar;
+
+	if (!by || !*by)
+		return reply_invalid(rep, T("クエリー引数 '%s' が必要です",
+					    "query argument '%s' is required"),
+				     "by");
+	if (!forw || (strcmp(forw, "resident") != 0 && strcmp(forw, "proxy") != 0))
+		return reply_invalid(rep, "%s",
+				     T("クエリー引数 'for' は resident か proxy にしてください",
+				       "query argument 'for' must be resident or proxy"));
+	for_resident = !strcmp(forw, "resident");
+	if ((r = pool_get(s, &st)) < 0)
+		return r;
+	r = registry_load(st, &reg);
+	pool_put(s, st);
+	if (r < 0)
+		return r;
+	if ((ar = disclose_authorise(reg, by, resident, for_resident, &rep->detail)) < 0) {
+		rep->err = ar;
+		r = disclose_record(l, rq->actor, resident, by, forw, 0, 0, true);
+		goto out;
+	}
+	r = disclose_build(l, resident, &rep->body, &res);
+	if (r == ERR_NOT_FOUND) {
+		rep->err = ERR_NOT_FOUND;
+		r = buf_puts(&rep->detail, T("チェックポイントはまだありません",
+					     "there is no checkpoint yet"));
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	/* Recorded before it is sent, so no disclosure leaves unrecorded. */
+	if ((r = disclose_record(l, rq->actor, resident, by, forw, res.count, res.cp_size,
+				 false)) < 0)
+		goto out;
+	rep->status = 200;
+out:
+	registry_data_free(reg);
+	return r;
+}
+
 /* ---- the request state machine ---- */
+
+/* True when url is the path of route rt: the same text, or for a prefix
+ * route the prefix and one non-empty segment without a further '/'. */
+static bool route_match(const struct route *rt, const char *url)
+{
+	size_t n = strlen(rt->path);
+
+	if (!rt->prefix)
+		return !strcmp(rt->path, url);
+	return !strncmp(rt->path, url, n) && url[n] != '\0' && !strchr(url + n, '/');
+}
 
 static const struct route *route_find(const char *method, const char *url, bool *path_known)
 {
 	*path_known = false;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-		if (strcmp(routes[i].path, url) != 0)
+		if (!route_match(&routes[i], url))
 			continue;
 		*path_known = true;
 		if (!strcmp(routes[i].method, method))
@@ -1020,7 +1093,7 @@ static void route_allow(const char *url, char *out, size_t cap)
 	out[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		int n;
-		if (strcmp(routes[i].path, url) != 0)
+		if (!route_match(&routes[i], url))
 			continue;
 		n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", routes[i].method);
 		if (n < 0 || (size_t)n >= cap - used)

@@ -27,6 +27,8 @@ int cmd_verify(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
+int cmd_disclose(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
 
 /* Print an error line "mamori: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) MM_PRINTF(1, 2);

@@ -27,6 +27,10 @@ static const struct subcommand subcommands[] = {
 	{"ingest", cmd_ingest, "アクセス記録を監査台帳に取り込む", "append access events to the ledger"},
 	{"witness", cmd_witness, "監査台帳のチェックポイントに立会人として副署名する",
 	 "witness and cosign the ledger's checkpoints"},
+	{"disclose", cmd_disclose, "住民の記録へのアクセスを証明付きで開示する",
+	 "disclose the accesses to a resident's record, with proofs"},
+	{"verify-proof", cmd_verify_proof, "開示文書を検証鍵で検証する",
+	 "check a disclosure document with the verifier key"},
 };
 
 static void usage(FILE *f)

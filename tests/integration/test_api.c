@@ -374,6 +374,7 @@ static void test_openapi(void **state)
 	    {"/v1/ledger/proof/consistency", "get"},
 	    {"/v1/ledger/entries", "get"},
 	    {"/v1/ledger/cosignature", "post"},
+	    {"/v1/disclosure/{resident}", "get"},
 	};
 	struct h_resp r;
 	json_t *j, *paths, *schemas;
