@@ -32,6 +32,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/fileio.h"
 #include "base/diag.h"
 #include "base/i18n.h"
 #include "base/log.h"
@@ -619,74 +620,7 @@ static int put_proof(struct buf *b, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t n
 /* Serialises the read-merge-write of ledger/checkpoints/<size>.cosigned. */
 static pthread_mutex_t cosign_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Read the whole file path (at most max bytes) into out, replacing it.
- * ERR_NOT_FOUND when it does not exist, ERR_TOO_LARGE past max. */
-static int file_read(const char *path, size_t max, struct buf *out)
-{
-	char tmp[4096];
-	ssize_t got;
-	int fd, r = 0;
 
-	buf_reset(out);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
-	for (;;) {
-		got = read(fd, tmp, sizeof(tmp));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		if (out->len + (size_t)got > max) {
-			r = ERR_TOO_LARGE;
-			goto out;
-		}
-		if ((r = buf_append(out, tmp, (size_t)got)) < 0)
-			goto out;
-	}
-out:
-	close(fd);
-	return r;
-}
-
-/* Replace path with data atomically: a temporary file, fsync, rename. */
-static int file_write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[4200];
-	size_t off = 0;
-	int fd, r = 0, n;
-
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return ERR_TOO_LARGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return ERR_IO;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		r = ERR_IO;
-out:
-	if (close(fd) != 0 && r == 0)
-		r = ERR_IO;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = ERR_IO;
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
 
 /* The path of ledger/checkpoints/<size>.<ext> into out. */
 static int checkpoint_path(struct api_server *s, uint64_t size, const char *ext, struct buf *out)
@@ -720,7 +654,7 @@ static int cosigned_replace(struct api_server *s, struct buf *note)
 	if ((r = checkpoint_path(s, cp.size, "cosigned", &path)) < 0)
 		goto out;
 	pthread_mutex_lock(&cosign_lock);
-	r = file_read(path.data, NOTE_MAX, &text);
+	r = file_read_all(path.data, NOTE_MAX, &text);
 	pthread_mutex_unlock(&cosign_lock);
 	if (r < 0) {
 		r = 0;
@@ -797,7 +731,7 @@ static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct
 	    (r = ledger_read_public_key(path.data, pk)) < 0 ||
 	    (r = checkpoint_path(s, cp.size, "note", &path)) < 0)
 		goto out;
-	r = file_read(path.data, NOTE_MAX, &st);
+	r = file_read_all(path.data, NOTE_MAX, &st);
 	if (r == ERR_NOT_FOUND || (r == 0 && (note_parse(st.data, st.len, &stored, NULL, NULL) < 0 ||
 					      stored.text_len != n.text_len ||
 					      memcmp(stored.text, n.text, n.text_len) != 0))) {
@@ -833,7 +767,7 @@ static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct
 	if ((r = buf_append(&merged, st.data, st.len)) < 0 ||
 	    (r = checkpoint_path(s, cp.size, "cosigned", &path)) < 0)
 		goto out;
-	r = file_read(path.data, NOTE_MAX, &prev);
+	r = file_read_all(path.data, NOTE_MAX, &prev);
 	if (r == 0 && note_parse(prev.data, prev.len, &old, NULL, NULL) == 0 &&
 	    old.text_len == n.text_len && memcmp(old.text, n.text, n.text_len) == 0) {
 		for (size_t i = 0; i < old.nsigs; i++) {
@@ -854,7 +788,7 @@ static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct
 		if (r < 0)
 			goto out;
 	}
-	if (merged.len != olen && (r = file_write_atomic(path.data, merged.data, merged.len)) < 0)
+	if (merged.len != olen && (r = file_write_atomic(path.data, merged.data, merged.len, 0644)) < 0)
 		goto out;
 	if ((r = note_parse(merged.data, merged.len, &old, NULL, NULL)) < 0)
 		goto out;

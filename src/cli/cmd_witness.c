@@ -23,6 +23,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/fileio.h"
 #include "base/i18n.h"
 #include "cli/cli.h"
 #include "ledger/merkle.h"
@@ -67,74 +68,7 @@ static int path_in(char *out, size_t cap, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= cap ? ERR_TOO_LARGE : 0;
 }
 
-static int read_small(const char *path, size_t max, struct buf *out)
-{
-	char tmp[4096];
-	int fd, r = 0;
 
-	buf_reset(out);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
-	for (;;) {
-		ssize_t got = read(fd, tmp, sizeof(tmp));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		if (out->len + (size_t)got > max) {
-			r = ERR_TOO_LARGE;
-			goto out;
-		}
-		if ((r = buf_append(out, tmp, (size_t)got)) < 0)
-			goto out;
-	}
-out:
-	close(fd);
-	return r;
-}
-
-/* Write path atomically (temporary file, fsync, rename) with mode. */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[4200];
-	size_t off = 0;
-	int fd, r = 0;
-
-	if (path_in(tmp, sizeof(tmp), path, "") < 0)
-		return ERR_TOO_LARGE;
-	tmp[strlen(tmp) - 1] = '\0';
-	if (strlen(tmp) + 5 >= sizeof(tmp))
-		return ERR_TOO_LARGE;
-	memcpy(tmp + strlen(tmp), ".tmp", 5);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return ERR_IO;
-	while (off < len) {
-		ssize_t w = write(fd, (const char *)data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		r = ERR_IO;
-out:
-	if (close(fd) != 0 && r == 0)
-		r = ERR_IO;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = ERR_IO;
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
 
 /* The witness's seed and verifier key from dir. */
 static int load_witness(const char *dir, uint8_t seed[NOTE_SEED_SIZE], struct note_vkey *vk)
@@ -147,7 +81,7 @@ static int load_witness(const char *dir, uint8_t seed[NOTE_SEED_SIZE], struct no
 
 	buf_init(&t, 4096);
 	if ((r = path_in(path, sizeof(path), dir, "witness.key")) < 0 ||
-	    (r = read_small(path, 4096, &t)) < 0)
+	    (r = file_read_all(path, 4096, &t)) < 0)
 		goto out;
 	r = ERR_INVALID;
 	if (t.len <= hl || memcmp(t.data, SEED_HEAD, hl) != 0 || t.data[t.len - 1] != '\n' ||
@@ -156,7 +90,7 @@ static int load_witness(const char *dir, uint8_t seed[NOTE_SEED_SIZE], struct no
 	    bin != NOTE_SEED_SIZE || end != t.data + t.len - 1)
 		goto out;
 	if ((r = path_in(path, sizeof(path), dir, "witness.vkey")) < 0 ||
-	    (r = read_small(path, 4096, &t)) < 0)
+	    (r = file_read_all(path, 4096, &t)) < 0)
 		goto out;
 	while (t.len > 0 && t.data[t.len - 1] == '\n')
 		t.len--;
@@ -381,7 +315,7 @@ static int witness_init(const char *dir, const char *name)
 	}
 	close(fd);
 	if ((r = path_in(path, sizeof(path), dir, "witness.vkey")) < 0 ||
-	    (r = write_atomic(path, vk.data, vk.len, 0644)) < 0)
+	    (r = file_write_atomic(path, vk.data, vk.len, 0644)) < 0)
 		goto out;
 	fputs(vk.data, stdout);
 out:
@@ -579,7 +513,7 @@ static int witness_check(const char *dir, const char *url_s, const char *vkey_s,
 	/* The checkpoint accepted before, if any. */
 	if ((r = path_in(path, sizeof(path), dir, "latest")) < 0)
 		goto out;
-	r = read_small(path, NOTE_MAX, &old);
+	r = file_read_all(path, NOTE_MAX, &old);
 	if (r == 0) {
 		if (note_parse(old.data, old.len, &on, NULL, NULL) < 0 ||
 		    note_checkpoint_parse(on.text, on.text_len, &ocp, NULL, NULL) < 0 ||
@@ -623,7 +557,7 @@ static int witness_check(const char *dir, const char *url_s, const char *vkey_s,
 	/* Cosign: the text, the instance's signature and ours. */
 	if ((r = note_keep_signer(&n, &inst, &cos)) < 0 ||
 	    (r = note_add_sig(&cos, me.name, seed)) < 0 ||
-	    (r = write_atomic(path, cos.data, cos.len, 0644)) < 0) {
+	    (r = file_write_atomic(path, cos.data, cos.len, 0644)) < 0) {
 		cli_error(
 		    T("%s: 副署名を保存できません: %s", "%s: cannot store the cosignature: %s"),
 		    path, err_msg(r));
@@ -684,7 +618,7 @@ static int witness_vkey(const char *dir)
 	if ((r = path_in(path, sizeof(path), dir, "keys/signing.pub")) < 0 ||
 	    (r = ledger_read_public_key(path, pk)) < 0 ||
 	    (r = path_in(path, sizeof(path), dir, "ledger/checkpoints/latest")) < 0 ||
-	    (r = read_small(path, NOTE_MAX, &t)) < 0 ||
+	    (r = file_read_all(path, NOTE_MAX, &t)) < 0 ||
 	    (r = note_parse(t.data, t.len, &n, NULL, NULL)) < 0 ||
 	    (r = note_checkpoint_parse(n.text, n.text_len, &cp, NULL, NULL)) < 0)
 		goto out;

@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/fileio.h"
 #include "base/diag.h"
 #include "base/i18n.h"
 #include "base/log.h"
@@ -80,30 +81,8 @@ static int file_create(const char *path, const void *data, size_t len, mode_t mo
 
 int instance_read_file(const char *path, size_t max, struct buf *out)
 {
-	char chunk[65536];
-	int r = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
 	out->max = max;
-	buf_reset(out);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((r = buf_append(out, chunk, (size_t)n)) < 0)
-			break;
-	}
-	close(fd);
-	if (r == 0 && !out->data)
-		r = buf_append(out, "", 0);
-	return r;
+	return file_read_all(path, max, out);
 }
 
 /* ---- configuration ---- */

@@ -6,6 +6,7 @@
  */
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/fileio.h"
 #include "base/i18n.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -1073,40 +1074,12 @@ int ledger_root(struct ledger *l, uint64_t size, uint8_t out[MERKLE_HASH_SIZE])
  * so that a reader sees the old file or the new one, never a part. */
 static int write_atomic(const char *dir, const char *name, const void *data, size_t len)
 {
-	char path[4096], tmp[4096];
-	int fd = -1, dfd = -1, n, r;
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
-	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ERR_INVALID;
-	n = snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return ERR_INVALID;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	if ((r = pwrite_all(fd, data, len, 0)) < 0)
-		goto out;
-	if (fdatasync(fd) != 0 || rename(tmp, path) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return file_write_atomic(path, data, len, 0644);
 }
 
 int ledger_checkpoint(struct ledger *l, const char *origin, const uint8_t seed[NOTE_SEED_SIZE],
@@ -1184,36 +1157,13 @@ out:
 
 int ledger_latest_checkpoint(struct ledger *l, struct buf *out)
 {
-	char path[4096], chunk[4096];
-	int fd, n, r = 0;
+	char path[4096];
+	int n;
 
 	if (l == NULL || out == NULL)
 		return ERR_INVALID;
 	n = snprintf(path, sizeof(path), "%s/checkpoints/latest", l->dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ERR_INVALID;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
-	buf_reset(out);
-	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof(chunk));
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = ERR_IO;
-			break;
-		}
-		if (got == 0)
-			break;
-		if (out->len + (size_t)got > NOTE_MAX) {
-			r = ERR_TOO_LARGE;
-			break;
-		}
-		if ((r = buf_append(out, chunk, (size_t)got)) < 0)
-			break;
-	}
-	close(fd);
-	return r;
+	return file_read_all(path, NOTE_MAX, out);
 }

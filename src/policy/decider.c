@@ -13,6 +13,7 @@
 #include "base/base.h"
 
 #include <pthread.h>
+#include <stddef.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -232,12 +233,14 @@ static const char *pool_dup(struct strpool *sp, const char *s)
 	return q;
 }
 
-static int find_sorted_dept(const struct registry_data *rd, const char *id)
+/* Binary search of the snapshot's arrays, which are sorted by id; every
+ * registry record starts with its id. */
+static int find_sorted(const void *arr, size_t n, size_t stride, const char *id)
 {
-	size_t lo = 0, hi = rd->ndepartments;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(rd->departments[mid].id, id);
+		int c = strcmp(*(const char *const *)((const char *)arr + mid * stride), id);
 		if (!c)
 			return (int)mid;
 		if (c < 0)
@@ -248,37 +251,15 @@ static int find_sorted_dept(const struct registry_data *rd, const char *id)
 	return NONE_IDX;
 }
 
-static int find_sorted_staff(const struct registry_data *rd, const char *id)
-{
-	size_t lo = 0, hi = rd->nstaff;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(rd->staff[mid].id, id);
-		if (!c)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NONE_IDX;
-}
+_Static_assert(offsetof(struct reg_department, id) == 0, "id first");
+_Static_assert(offsetof(struct reg_staff, id) == 0, "id first");
+_Static_assert(offsetof(struct reg_system, id) == 0, "id first");
 
-static int find_sorted_system(const struct registry_data *rd, const char *id)
-{
-	size_t lo = 0, hi = rd->nsystems;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(rd->systems[mid].id, id);
-		if (!c)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NONE_IDX;
-}
+#define find_sorted_dept(rd, id) \
+	find_sorted((rd)->departments, (rd)->ndepartments, sizeof(*(rd)->departments), (id))
+#define find_sorted_staff(rd, id) find_sorted((rd)->staff, (rd)->nstaff, sizeof(*(rd)->staff), (id))
+#define find_sorted_system(rd, id) \
+	find_sorted((rd)->systems, (rd)->nsystems, sizeof(*(rd)->systems), (id))
 
 static uint64_t names_to_bits(const struct strlist *l, const char *const *names, unsigned n)
 {
