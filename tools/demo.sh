@@ -21,7 +21,7 @@ fi
 # only its hash.
 if [ ! -s demo/demo.key ]; then
 	umask 077
-	"$bin" apikey create demo demo-console >demo/demo.key
+	"$bin" apikey create demo demo-console --role admin >demo/demo.key
 fi
 key=$(cat demo/demo.key)
 

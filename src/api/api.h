@@ -7,6 +7,7 @@
 #define MAMORI_API_H
 
 #include "base/base.h"
+#include "base/actor.h"
 
 struct instance;
 struct store;
@@ -47,18 +48,22 @@ MM_WUR int api_serve(struct instance *in, const struct api_opts *o);
 #define APIKEY_TEXT_MAX 96
 
 /*
- * Create a key named name (1-64 printable chars: visible ASCII 0x21-0x7e).
- * The full key text is written to key_out once and never stored: the store
- * keeps only its id and a SHA-256 hash of the secret. Recorded in the
- * ledger (kind "apikey") with actor. ERR_INVALID for a bad name,
- * ERR_EXISTS if the name is taken (names of revoked keys stay taken);
- * key_out is "" on error. st is a connection of the calling thread.
+ * Create a key named name (1-64 printable chars: visible ASCII 0x21-0x7e)
+ * that acts with role (one bit of enum role, base/actor.h); dept is the
+ * department of a ROLE_DEPT_MANAGER key (required for that role, refused
+ * for any other: ERR_INVALID). The full key text is written to key_out
+ * once and never stored: the store keeps only its id and a SHA-256 hash of
+ * the secret. Recorded in the ledger (kind "apikey") with actor.
+ * ERR_INVALID for a bad name, role or dept, ERR_EXISTS if the name is
+ * taken (names of revoked keys stay taken); key_out is "" on error. st is
+ * a connection of the calling thread.
  */
-MM_WUR int apikey_create(struct store *st, struct ledger *lg, const char *name, const char *actor,
-			 char key_out[static APIKEY_TEXT_MAX]);
-/* Check a presented key in constant time. On success the key's name is
- * copied to name_out. ERR_UNAUTHORIZED if unknown, revoked or wrong. */
-MM_WUR int apikey_verify(struct store *st, const char *key, char *name_out, size_t name_len);
+MM_WUR int apikey_create(struct store *st, struct ledger *lg, const char *name, unsigned role,
+			 const char *dept, const char *actor, char key_out[static APIKEY_TEXT_MAX]);
+/* Check a presented key in constant time. On success *out is the key's
+ * actor: its name, role and department. ERR_UNAUTHORIZED if unknown,
+ * revoked or wrong. */
+MM_WUR int apikey_verify(struct store *st, const char *key, struct actor *out);
 /* Revoke the active key named name (recorded in the ledger). ERR_NOT_FOUND
  * if there is no active key of that name. */
 MM_WUR int apikey_revoke(struct store *st, struct ledger *lg, const char *name, const char *actor);
@@ -73,6 +78,8 @@ struct apikey_info {
 	char name[APIKEY_NAME_MAX + 1];
 	char created[32];
 	char revoked[32];
+	unsigned role;
+	char dept[ACTOR_DEPT_MAX + 1];
 };
 
 /* Call fn for every key, by name. Stops at and returns fn's first

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "base/base.h"
+#include "base/actor.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "api/api.h"
@@ -86,7 +87,7 @@ static void secret_hash(const char *secret, unsigned char h[static crypto_hash_s
 }
 
 static int ledger_note(struct ledger *lg, const char *op, const char *name, const char *id,
-		       const char *actor)
+		       unsigned role, const char *dept, const char *actor)
 {
 	struct buf body;
 	int r;
@@ -94,7 +95,15 @@ static int ledger_note(struct ledger *lg, const char *op, const char *name, cons
 	buf_init(&body, 1024);
 	if ((r = buf_printf(&body, "{\"op\":\"%s\",\"name\":", op)) < 0 ||
 	    (r = buf_json_str(&body, name, strlen(name))) < 0 ||
-	    (r = buf_printf(&body, ",\"id\":\"%s\"}", id)) < 0)
+	    (r = buf_printf(&body, ",\"id\":\"%s\"", id)) < 0)
+		goto out;
+	if (role && (r = buf_printf(&body, ",\"role\":\"%s\"", role_name(role))) < 0)
+		goto out;
+	if (dept && *dept &&
+	    ((r = buf_puts(&body, ",\"dept\":")) < 0 ||
+	     (r = buf_json_str(&body, dept, strlen(dept))) < 0))
+		goto out;
+	if ((r = buf_putc(&body, '}')) < 0)
 		goto out;
 	{
 		struct audit_rec rec = {"apikey", TS_NONE, actor, body.data, body.len};
@@ -105,8 +114,21 @@ out:
 	return r;
 }
 
-int apikey_create(struct store *st, struct ledger *lg, const char *name, const char *actor,
-		  char key_out[static APIKEY_TEXT_MAX])
+/* A department id as the registry writes them: 1-32 visible ASCII. */
+static bool dept_ok(const char *d)
+{
+	size_t n = d ? strlen(d) : 0;
+
+	if (n < 1 || n > ACTOR_DEPT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)d[i] < 0x21 || (unsigned char)d[i] > 0x7e)
+			return false;
+	return true;
+}
+
+int apikey_create(struct store *st, struct ledger *lg, const char *name, unsigned role,
+		  const char *dept, const char *actor, char key_out[static APIKEY_TEXT_MAX])
 {
 	unsigned char raw[SECRET_BYTES], h[crypto_hash_sha256_BYTES];
 	char id[ID_LEN + 1], secret[SECRET_LEN + 1], hex[HASH_HEX], now[TS_TEXT_MAX];
@@ -117,6 +139,14 @@ int apikey_create(struct store *st, struct ledger *lg, const char *name, const c
 	key_out[0] = '\0';
 	if ((r = apikey_name_check(name)) < 0)
 		return r;
+	if (!strcmp(role_name(role), "?"))
+		return ERR_INVALID;
+	if (dept && !*dept)
+		dept = NULL;
+	/* A department manager's key is limited to one department, and only
+	 * such a key has one. */
+	if ((role == ROLE_DEPT_MANAGER) != (dept != NULL) || (dept && !dept_ok(dept)))
+		return ERR_INVALID;
 	for (size_t i = 0; i < ID_LEN; i++)
 		id[i] = id_alphabet[randombytes_uniform((uint32_t)(sizeof(id_alphabet) - 1))];
 	id[ID_LEN] = '\0';
@@ -145,17 +175,18 @@ int apikey_create(struct store *st, struct ledger *lg, const char *name, const c
 	store_finalize(s);
 	s = NULL;
 	if ((r = store_prepare(st,
-			       "INSERT INTO api_keys (id, name, hash, created, revoked) "
-			       "VALUES (?, ?, ?, ?, NULL)",
+			       "INSERT INTO api_keys (id, name, hash, created, revoked, role, dept) "
+			       "VALUES (?, ?, ?, ?, NULL, ?, ?)",
 			       &s)) < 0 ||
 	    (r = store_bind_str(s, 1, id)) < 0 || (r = store_bind_str(s, 2, name)) < 0 ||
-	    (r = store_bind_str(s, 3, hex)) < 0 || (r = store_bind_str(s, 4, now)) < 0)
+	    (r = store_bind_str(s, 3, hex)) < 0 || (r = store_bind_str(s, 4, now)) < 0 ||
+	    (r = store_bind_str(s, 5, role_name(role))) < 0 || (r = store_bind_str(s, 6, dept)) < 0)
 		goto out;
 	if ((r = store_step(s)) < 0)
 		goto out;
 	store_finalize(s);
 	s = NULL;
-	if ((r = ledger_note(lg, "create", name, id, actor)) < 0)
+	if ((r = ledger_note(lg, "create", name, id, role, dept, actor)) < 0)
 		goto out;
 	if ((r = store_commit(st)) < 0)
 		goto out;
@@ -171,25 +202,25 @@ out:
 	return r;
 }
 
-int apikey_verify(struct store *st, const char *key, char *name_out, size_t name_len)
+int apikey_verify(struct store *st, const char *key, struct actor *out)
 {
 	static const unsigned char dummy[crypto_hash_sha256_BYTES];
 	unsigned char h[crypto_hash_sha256_BYTES], want[crypto_hash_sha256_BYTES];
 	char id[ID_LEN + 1];
-	const char *secret = NULL, *hex, *name;
+	const char *secret = NULL, *hex, *name, *role, *dept;
 	struct store_stmt *s = NULL;
 	bool found = false, ok;
-	size_t hexlen = 0, nlen = 0;
+	size_t hexlen = 0, nlen = 0, dlen = 0;
 	int r;
 
-	if (name_out && name_len > 0)
-		name_out[0] = '\0';
+	memset(out, 0, sizeof(*out));
 	if (!key_split(key, id, &secret))
 		return ERR_UNAUTHORIZED;
 	secret_hash(secret, h);
 	memcpy(want, dummy, sizeof(want));
 	if ((r = store_prepare(
-		 st, "SELECT name, hash FROM api_keys WHERE id = ? AND revoked IS NULL", &s)) < 0 ||
+		 st, "SELECT name, hash, role, dept FROM api_keys WHERE id = ? AND revoked IS NULL",
+		 &s)) < 0 ||
 	    (r = store_bind_str(s, 1, id)) < 0)
 		goto out;
 	if ((r = store_step(s)) < 0)
@@ -197,23 +228,24 @@ int apikey_verify(struct store *st, const char *key, char *name_out, size_t name
 	if (r == 1) {
 		name = store_col_text(s, 0, &nlen);
 		hex = store_col_text(s, 1, &hexlen);
-		if (name && hex &&
+		role = store_col_text(s, 2, NULL);
+		dept = store_col_text(s, 3, &dlen);
+		if (name && hex && nlen < sizeof(out->name) && dlen < sizeof(out->dept) &&
+		    role_parse(role, &out->role) == 0 &&
 		    sodium_hex2bin(want, sizeof(want), hex, hexlen, NULL, NULL, NULL) == 0) {
 			found = true;
-			if (!name_out || nlen >= name_len) {
-				r = ERR_TOO_LARGE;
-				goto out;
-			}
-			memcpy(name_out, name, nlen);
-			name_out[nlen] = '\0';
+			memcpy(out->name, name, nlen);
+			out->name[nlen] = '\0';
+			if (dept)
+				memcpy(out->dept, dept, dlen);
+			out->dept[dlen] = '\0';
 		}
 	}
 	/* Compare even when the id is unknown, so that the time taken does
 	 * not depend on whether it exists. */
 	ok = sodium_memcmp(h, want, sizeof(h)) == 0;
 	if (!found || !ok) {
-		if (name_out && name_len > 0)
-			name_out[0] = '\0';
+		memset(out, 0, sizeof(*out));
 		r = ERR_UNAUTHORIZED;
 		goto out;
 	}
@@ -263,7 +295,7 @@ int apikey_revoke(struct store *st, struct ledger *lg, const char *name, const c
 		goto out;
 	if ((r = store_step(s)) < 0)
 		goto out;
-	if ((r = ledger_note(lg, "revoke", name, id, actor)) < 0)
+	if ((r = ledger_note(lg, "revoke", name, id, 0, NULL, actor)) < 0)
 		goto out;
 	if ((r = store_commit(st)) < 0)
 		goto out;
@@ -282,7 +314,7 @@ int apikey_list(struct store *st, int (*fn)(const struct apikey_info *k, void *a
 	struct apikey_info k;
 	int r;
 
-	if ((r = store_prepare(st, "SELECT id, name, created, revoked FROM api_keys ORDER BY name",
+	if ((r = store_prepare(st, "SELECT id, name, created, revoked, role, dept FROM api_keys ORDER BY name",
 			       &s)) < 0)
 		goto out;
 	while ((r = store_step(s)) == 1) {
@@ -298,6 +330,10 @@ int apikey_list(struct store *st, int (*fn)(const struct apikey_info *k, void *a
 			memcpy(k.created, v, len);
 		if ((v = store_col_text(s, 3, &len)) && len < sizeof(k.revoked))
 			memcpy(k.revoked, v, len);
+		if (role_parse(store_col_text(s, 4, NULL), &k.role) < 0)
+			k.role = 0;
+		if ((v = store_col_text(s, 5, &len)) && len < sizeof(k.dept))
+			memcpy(k.dept, v, len);
 		if ((r = fn(&k, arg)) < 0)
 			goto out;
 	}

@@ -51,90 +51,18 @@
 #include <sodium.h>
 
 #define PROBLEM_BASE "https://mamori.invalid/problems/"
-#define LOG_PATH_MAX 120
 /* Past the body limit of a chunked upload, libmicrohttpd cannot answer
  * before the body ends: the excess is read and dropped, never kept, and
  * beyond this much more the connection is simply closed. */
 #define DISCARD_MAX ((size_t)64 << 20)
-#define RESPONSE_MAX ((size_t)4 << 20)
+#define RESPONSE_MAX API_RESPONSE_MAX
+#define LOG_PATH_MAX API_LOG_PATH_MAX
 
-struct api_server {
-	struct instance *in;
-	size_t max_body;
-	unsigned timeout_sec;
-	pthread_mutex_t pool_lock;
-	struct store **pool; /* idle store connections, one per busy worker at most */
-	size_t npool, cap;
-};
-
-struct api_req;
-
-/* What a handler produces: a JSON body with a status, or an error. */
-struct api_reply {
-	int status;
-	struct buf body;
-	int err;	   /* < 0: answer a problem document for this code */
-	struct buf detail; /* the problem's detail; empty means err_msg(err) */
-	struct buf extra;  /* extension members of the problem, ",\"k\":v..." */
-	const char *ctype; /* Content-Type of body; NULL means application/json */
-};
-
-typedef int (*route_fn)(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-
-struct route {
-	const char *method;
-	const char *path;
-	route_fn fn;
-	bool auth;	/* needs "Authorization: Bearer <API key>" */
-	bool json_body; /* takes a JSON body (Content-Type application/json) */
-	bool lines_body; /* takes JSON Lines (application/x-ndjson and the like) */
-	bool prefix;	 /* path ends in one more segment: "/v1/disclosure/" + id */
-};
-
-struct api_req {
-	const struct route *route;
-	enum lang lang;
-	char actor[APIKEY_NAME_MAX + 1]; /* the API key's name once verified */
-	struct buf body;
-	bool too_large;
-	size_t discarded;
-	int status; /* the status answered, 0 while none */
-	struct timespec t0;
-	char method[16];
-	char path[LOG_PATH_MAX + 1];
-	struct MHD_Connection *conn; /* for the query arguments, in handlers */
-};
-
-static int h_health(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_openapi(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_decide(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_events(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_reload(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_ledger_consistency(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_ledger_entries(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-static int h_disclosure(struct api_server *s, struct api_req *rq, struct api_reply *rep);
-
-/* Every route the server answers; the OpenAPI document (openapi.c)
- * describes each of them and the integration tests check that it does. */
-static const struct route routes[] = {
-    {"GET", "/v1/health", h_health, false, false},
-    {"GET", "/v1/openapi.json", h_openapi, false, false},
-    {"POST", "/v1/decide", h_decide, true, true},
-    {"POST", "/v1/events", h_events, true, false, true},
-    {"POST", "/v1/admin/reload", h_reload, true, false},
-    /* The checkpoint and consistency proofs are public, for witnesses and
-     * auditors; entries (who accessed whom) and inclusion proofs need a key. */
-    {"GET", "/v1/ledger/checkpoint", h_ledger_checkpoint, false, false},
-    {"GET", "/v1/ledger/proof/inclusion", h_ledger_inclusion, true, false},
-    {"GET", "/v1/ledger/proof/consistency", h_ledger_consistency, false, false},
-    {"GET", "/v1/ledger/entries", h_ledger_entries, true, false},
-    /* Witnesses post their cosignatures of a checkpoint (text/plain). */
-    {"POST", "/v1/ledger/cosignature", h_ledger_cosignature, true, false},
-    /* Disclosure to a resident: who accessed their record (ledger.md). */
-    {"GET", "/v1/disclosure/", h_disclosure, true, false, false, true},
+/* Every route table the server answers; the OpenAPI document (openapi.c)
+ * describes each route and the integration tests check that it does. */
+static const struct api_route_table *const route_tables[] = {
+    &api_routes_core,
+    &api_routes_ledger,
 };
 
 /* ---- small helpers ---- */
@@ -260,7 +188,7 @@ static bool ascii_prefix_ci(const char *s, const char *prefix)
 
 /* ---- the store connection pool ---- */
 
-static int pool_get(struct api_server *s, struct store **out)
+int api_pool_get(struct api_server *s, struct store **out)
 {
 	*out = NULL;
 	pthread_mutex_lock(&s->pool_lock);
@@ -272,7 +200,7 @@ static int pool_get(struct api_server *s, struct store **out)
 	return instance_store_open(s->in, out);
 }
 
-static void pool_put(struct api_server *s, struct store *st)
+void api_pool_put(struct api_server *s, struct store *st)
 {
 	bool kept = false;
 
@@ -310,6 +238,31 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, struct api_req *rq, 
 	MHD_destroy_response(resp);
 	if (ok == MHD_YES)
 		rq->status = status;
+	return ok;
+}
+
+/* Send a handler's successful reply, with its extra headers. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_req *rq,
+				  const struct api_reply *rep)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+
+	resp = MHD_create_response_from_buffer(rep->body.len,
+					       (void *)(rep->body.data ? rep->body.data : ""),
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				rep->ctype ? rep->ctype : "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	for (unsigned i = 0; i < rep->nheaders; i++)
+		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
+	ok = MHD_queue_response(c, (unsigned)rep->status, resp);
+	MHD_destroy_response(resp);
+	if (ok == MHD_YES)
+		rq->status = rep->status;
 	return ok;
 }
 
@@ -383,640 +336,197 @@ static enum MHD_Result send_problem(struct MHD_Connection *c, struct api_req *rq
 	return ok;
 }
 
-/* ---- handlers ---- */
+/* ---- what handlers use ---- */
 
-static int h_health(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+const char *api_param(const struct api_req *rq, unsigned i)
 {
-	(void)rq;
-	rep->status = 200;
-	return buf_printf(&rep->body,
-			  "{\"status\":\"ok\",\"version\":\"%s\",\"ledger_size\":%" PRIu64 "}",
-			  MAMORI_VERSION, ledger_size(instance_ledger(s->in)));
+	return i < rq->nparams ? rq->params[i] : "";
 }
 
-static int h_openapi(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+const char *api_query(const struct api_req *rq, const char *name)
 {
-	(void)s;
-	(void)rq;
-	rep->status = 200;
-	return buf_puts(&rep->body, api_openapi_json());
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static int h_decide(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+const char *api_header(const struct api_req *rq, const char *name)
 {
-	int decision = -1, r;
-
-	r = instance_decide(s->in, rq->body.data, rq->body.len, rq->actor, &rep->body, &decision);
-	if (r < 0) {
-		rep->err = r;
-		/* For a bad request the explanation is in the body buffer. */
-		if ((r == ERR_INVALID || r == ERR_TOO_LARGE || r == ERR_OVERFLOW) &&
-		    rep->body.len > 0 &&
-		    buf_append(&rep->detail, rep->body.data, rep->body.len) < 0)
-			buf_reset(&rep->detail);
-		buf_reset(&rep->body);
-		return 0;
-	}
-	rep->status = 200;
-	return 0;
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
-/*
- * POST /v1/events: a JSON Lines batch of access events, all appended to the
- * ledger before the answer or, if any line is bad, none (watch_ingest).
- * The problem document of a bad line names it in its detail and in the
- * extension members "line" and "field".
- */
-static int h_events(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+static int reply_vproblem(struct api_reply *rep, int err, const char *fmt, va_list ap)
 {
-	struct diag d;
-	uint64_t first = 0;
-	size_t count = 0;
-	int r;
-
-	diag_init(&d, 1);
-	r = watch_ingest(instance_ledger(s->in), rq->actor, rq->body.data, rq->body.len, NULL, 0,
-			 &d, &first, &count);
-	if (r == ERR_INVALID || r == ERR_TOO_LARGE) {
-		const struct diag_item *it = d.n > 0 ? &d.items[0] : NULL;
-
-		rep->err = r;
-		r = 0;
-		if (!it)
-			goto out;
-		if (it->field)
-			r = buf_printf(&rep->detail,
-				       T("%ld 行目: フィールド '%s': %s", "line %ld: field '%s': %s"),
-				       it->line, it->field, it->msg);
-		else
-			r = buf_printf(&rep->detail, T("%ld 行目: %s", "line %ld: %s"), it->line,
-				       it->msg);
-		if (r == 0)
-			r = buf_printf(&rep->extra, ",\"line\":%ld", it->line);
-		if (r == 0 && it->field && (r = buf_puts(&rep->extra, ",\"field\":")) == 0)
-			r = buf_json_str(&rep->extra, it->field, strlen(it->field));
-		if (r < 0) {
-			/* Too long to quote: the generic message still answers. */
-			buf_reset(&rep->detail);
-			buf_reset(&rep->extra);
-			r = 0;
-		}
-		goto out;
-	}
-	if (r < 0) {
-		log_error("POST /v1/events: %s", err_msg(r));
-		rep->err = r == ERR_BUSY ? ERR_BUSY : ERR_INTERNAL;
-		r = 0;
-		goto out;
-	}
-	rep->status = 200;
-	r = buf_printf(&rep->body,
-		       "{\"accepted\":%zu,\"first_index\":%" PRIu64 ",\"last_index\":%" PRIu64 "}",
-		       count, first, first + count - 1);
-out:
-	diag_release(&d);
-	return r;
-}
-
-/* Append the items of d (errors, or warnings when warnings is set) as a
- * JSON array of strings. */
-static int diag_json_array(const struct diag *d, bool warnings, struct buf *out)
-{
-	struct buf line;
-	bool first = true;
-	int r;
-
-	buf_init(&line, 8192);
-	if ((r = buf_putc(out, '[')) < 0)
-		goto out;
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->items[i].warning != warnings)
-			continue;
-		buf_reset(&line);
-		if ((r = diag_item_format(&d->items[i], &line)) < 0)
-			goto out;
-		if ((!first && (r = buf_putc(out, ',')) < 0) ||
-		    (r = buf_json_str(out, line.data ? line.data : "", line.len)) < 0)
-			goto out;
-		first = false;
-	}
-	r = buf_putc(out, ']');
-out:
-	buf_release(&line);
-	return r;
-}
-
-static int h_reload(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	struct diag d;
-	int r;
-
-	diag_init(&d, 50);
-	r = instance_reload(s->in, rq->actor, &d);
-	if (r < 0) {
-		/* Anything the operator has to fix in the policy or the data is
-		 * one kind of problem (422), whatever the code underneath. */
-		rep->err = diag_has_errors(&d) ? ERR_POLICY : r;
-		log_warn("%s", T("再読み込みに失敗しました。以前のポリシーで動作を続けます",
-				 "reload failed; still serving the previous policy"));
-		if ((r = buf_printf(&rep->detail, "%s (%s)",
-				    T("再読み込みに失敗しました。以前のポリシーが有効なままです",
-				      "reload failed; the previous policy stays in force"),
-				    err_msg(r))) < 0 ||
-		    (r = buf_puts(&rep->extra, ",\"diagnostics\":")) < 0 ||
-		    (r = diag_json_array(&d, false, &rep->extra)) < 0)
-			goto out;
-		r = 0;
-		goto out;
-	}
-	rep->status = 200;
-	if ((r = buf_puts(&rep->body, "{\"reloaded\":true,\"warnings\":")) < 0 ||
-	    (r = diag_json_array(&d, true, &rep->body)) < 0 || (r = buf_putc(&rep->body, '}')) < 0)
-		goto out;
-out:
-	diag_release(&d);
-	return r;
-}
-
-/* ---- the ledger ---- */
-
-/* Most entries one GET /v1/ledger/entries returns. */
-#define LEDGER_ENTRIES_MAX 1000
-
-/* A problem for a bad query argument: ERR_INVALID with a detail. */
-static int reply_invalid(struct api_reply *rep, const char *fmt, ...) MM_PRINTF(2, 3);
-
-static int reply_invalid(struct api_reply *rep, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	rep->err = ERR_INVALID;
-	va_start(ap, fmt);
-	r = buf_vprintf(&rep->detail, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	rep->err = err;
+	buf_reset(&rep->detail);
+	/* A detail too long for its buffer leaves the generic message. */
+	if (buf_vprintf(&rep->detail, fmt, ap) < 0)
 		buf_reset(&rep->detail);
 	return 0;
 }
 
-/*
- * The query argument name as a whole number 0 .. max into *out. false
- * (with the problem set in rep) when missing or not such a number.
- */
-static bool query_u64(struct api_req *rq, struct api_reply *rep, const char *name, uint64_t max,
-		      uint64_t *out)
+int api_reply_invalid(struct api_reply *rep, const char *fmt, ...)
 {
-	const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = reply_vproblem(rep, ERR_INVALID, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int api_reply_problem(struct api_reply *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = reply_vproblem(rep, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int api_reply_header(struct api_reply *rep, const char *name, const char *value)
+{
+	if (rep->nheaders >= API_HEADERS_MAX)
+		return ERR_TOO_LARGE;
+	rep->headers[rep->nheaders].name = name;
+	snprintf(rep->headers[rep->nheaders].value, sizeof(rep->headers[0].value), "%s", value);
+	rep->nheaders++;
+	return 0;
+}
+
+bool api_query_u64(struct api_req *rq, struct api_reply *rep, const char *name, uint64_t max,
+		   uint64_t *out)
+{
+	const char *v = api_query(rq, name);
 	int64_t n;
 
 	if (v == NULL || *v == '\0') {
-		reply_invalid(rep, T("クエリー引数 '%s' が必要です", "query argument '%s' is required"),
-			      name);
+		api_reply_invalid(rep, T("クエリー引数 '%s' が必要です",
+					 "query argument '%s' is required"),
+				  name);
 		return false;
 	}
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9') {
-			reply_invalid(rep,
-				      T("クエリー引数 '%s' は 0 以上の整数にしてください（'%.40s'）",
-					"query argument '%s' must be a whole number (got '%.40s')"),
-				      name, v);
+			api_reply_invalid(
+			    rep,
+			    T("クエリー引数 '%s' は 0 以上の整数にしてください（'%.40s'）",
+			      "query argument '%s' must be a whole number (got '%.40s')"),
+			    name, v);
 			return false;
 		}
 	}
 	if (parse_i64(v, strlen(v), 0, INT64_MAX, &n) < 0 || (uint64_t)n > max) {
-		reply_invalid(rep,
-			      T("クエリー引数 '%s' が範囲外です（'%.40s'、上限 %" PRIu64 "）",
-				"query argument '%s' is out of range (got '%.40s', at most %" PRIu64 ")"),
-			      name, v, max);
+		api_reply_invalid(
+		    rep,
+		    T("クエリー引数 '%s' が範囲外です（'%.40s'、上限 %" PRIu64 "）",
+		      "query argument '%s' is out of range (got '%.40s', at most %" PRIu64 ")"),
+		    name, v, max);
 		return false;
 	}
 	*out = (uint64_t)n;
 	return true;
 }
 
-static int put_b64(struct buf *b, const uint8_t h[MERKLE_HASH_SIZE])
-{
-	char t[sodium_base64_ENCODED_LEN(MERKLE_HASH_SIZE, sodium_base64_VARIANT_ORIGINAL)];
-
-	sodium_bin2base64(t, sizeof(t), h, MERKLE_HASH_SIZE, sodium_base64_VARIANT_ORIGINAL);
-	return buf_printf(b, "\"%s\"", t);
-}
-
-static int put_proof(struct buf *b, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t n)
-{
-	int r;
-
-	if ((r = buf_puts(b, ",\"proof\":[")) < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if ((i > 0 && (r = buf_putc(b, ',')) < 0) || (r = put_b64(b, proof[i])) < 0)
-			return r;
-	return buf_putc(b, ']');
-}
-
-/* ---- cosignatures (docs/internals/ledger.md, "Witnesses") ---- */
-
-/* Serialises the read-merge-write of ledger/checkpoints/<size>.cosigned. */
-static pthread_mutex_t cosign_lock = PTHREAD_MUTEX_INITIALIZER;
-
-
-
-/* The path of ledger/checkpoints/<size>.<ext> into out. */
-static int checkpoint_path(struct api_server *s, uint64_t size, const char *ext, struct buf *out)
-{
-	char rel[96];
-	int n = snprintf(rel, sizeof(rel), "ledger/checkpoints/%" PRIu64 ".%s", size, ext);
-
-	if (n < 0 || (size_t)n >= sizeof(rel))
-		return ERR_TOO_LARGE;
-	buf_reset(out);
-	return instance_path(s->in, rel, out);
-}
-
-/*
- * If note (the latest checkpoint) has a cosigned version with the same
- * signed text, replace note with it. A missing or unreadable cosigned
- * file leaves note as it is: the instance's own signature is enough.
- */
-static int cosigned_replace(struct api_server *s, struct buf *note)
-{
-	struct note n, c;
-	struct note_checkpoint cp;
-	struct buf path, text;
-	int r = 0;
-
-	if (note_parse(note->data, note->len, &n, NULL, NULL) < 0 ||
-	    note_checkpoint_parse(n.text, n.text_len, &cp, NULL, NULL) < 0)
-		return 0;
-	buf_init(&path, 8192);
-	buf_init(&text, NOTE_MAX);
-	if ((r = checkpoint_path(s, cp.size, "cosigned", &path)) < 0)
-		goto out;
-	pthread_mutex_lock(&cosign_lock);
-	r = file_read_all(path.data, NOTE_MAX, &text);
-	pthread_mutex_unlock(&cosign_lock);
-	if (r < 0) {
-		r = 0;
-		goto out;
-	}
-	if (note_parse(text.data, text.len, &c, NULL, NULL) == 0 && c.text_len == n.text_len &&
-	    memcmp(c.text, n.text, n.text_len) == 0) {
-		buf_reset(note);
-		r = buf_append(note, text.data, text.len);
-	}
-out:
-	buf_release(&path);
-	buf_release(&text);
-	return r;
-}
-
-/* Append sig's line to out unless a signature by the same name and key id
- * is in it already (a witness that cosigns twice is counted once). */
-static int sig_merge(struct buf *out, const struct note_sig *sig, size_t *added)
-{
-	struct note cur;
-	int r;
-
-	if ((r = note_parse(out->data, out->len, &cur, NULL, NULL)) < 0)
-		return r;
-	for (size_t i = 0; i < cur.nsigs; i++)
-		if (cur.sigs[i].key_id == sig->key_id && cur.sigs[i].name_len == sig->name_len &&
-		    memcmp(cur.sigs[i].name, sig->name, sig->name_len) == 0)
-			return 0;
-	if (cur.nsigs >= NOTE_SIGS_MAX)
-		return ERR_TOO_LARGE;
-	if ((r = buf_puts(out, "\xe2\x80\x94 ")) < 0 ||
-	    (r = buf_append(out, sig->name, sig->name_len)) < 0 || (r = buf_putc(out, ' ')) < 0 ||
-	    (r = buf_append(out, sig->b64, sig->b64_len)) < 0 || (r = buf_putc(out, '\n')) < 0)
-		return r;
-	(*added)++;
-	return 0;
-}
-
-/*
- * POST /v1/ledger/cosignature: a checkpoint note that the instance signed,
- * with one or more witnesses' signatures added. The text must be that of
- * a stored checkpoint and the instance's signature must verify; the other
- * signature lines are merged into ledger/checkpoints/<size>.cosigned. The
- * instance cannot check a witness's signature (it does not know the
- * witness's key): whoever reads the cosigned checkpoint checks the
- * signatures of the witnesses it trusts.
- */
-static int h_ledger_cosignature(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	char origin[NOTE_NAME_MAX + 1];
-	uint8_t pk[NOTE_KEY_SIZE];
-	uint32_t own_id;
-	struct note n, stored, old;
-	struct note_checkpoint cp;
-	struct buf path, st, merged, prev;
-	size_t added = 0, cosigs = 0, olen;
-	bool locked = false;
-	int r;
-
-	buf_init(&path, 8192);
-	buf_init(&st, NOTE_MAX);
-	buf_init(&merged, NOTE_MAX);
-	buf_init(&prev, NOTE_MAX);
-	if ((r = note_parse(rq->body.data ? rq->body.data : "", rq->body.len, &n, NULL, NULL)) < 0 ||
-	    (r = note_checkpoint_parse(n.text, n.text_len, &cp, NULL, NULL)) < 0) {
-		r = reply_invalid(rep, T("本文が署名付きチェックポイント（C2SP signed note）ではありません: %s",
-					 "the body is not a signed checkpoint (C2SP signed note): %s"),
-				  err_msg(r));
-		goto out;
-	}
-	if ((r = instance_origin(s->in, origin, sizeof(origin))) < 0 ||
-	    (r = instance_path(s->in, "keys/signing.pub", &path)) < 0 ||
-	    (r = ledger_read_public_key(path.data, pk)) < 0 ||
-	    (r = checkpoint_path(s, cp.size, "note", &path)) < 0)
-		goto out;
-	r = file_read_all(path.data, NOTE_MAX, &st);
-	if (r == ERR_NOT_FOUND || (r == 0 && (note_parse(st.data, st.len, &stored, NULL, NULL) < 0 ||
-					      stored.text_len != n.text_len ||
-					      memcmp(stored.text, n.text, n.text_len) != 0))) {
-		r = reply_invalid(rep, T("この本文はこのインスタンスのサイズ %" PRIu64
-					 " のチェックポイントと一致しません",
-					 "the text is not this instance's checkpoint of size %" PRIu64),
-				  cp.size);
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-	if (note_verify(&n, origin, pk) != 0) {
-		r = reply_invalid(rep, "%s",
-				  T("インスタンスの署名がないか、検証できません",
-				    "the instance's signature is missing or does not verify"));
-		goto out;
-	}
-	own_id = note_key_id(origin, strlen(origin), pk);
-	for (size_t i = 0; i < n.nsigs; i++)
-		if (!(n.sigs[i].key_id == own_id && n.sigs[i].name_len == strlen(origin) &&
-		      memcmp(n.sigs[i].name, origin, n.sigs[i].name_len) == 0))
-			cosigs++;
-	if (cosigs == 0) {
-		r = reply_invalid(rep, "%s",
-				  T("インスタンス以外の署名（副署名）がありません",
-				    "the note carries no signature but the instance's (no cosignature)"));
-		goto out;
-	}
-	/* Start from the stored note (the instance's own signature), add the
-	 * cosignatures already kept, then the new ones. */
-	pthread_mutex_lock(&cosign_lock);
-	locked = true;
-	if ((r = buf_append(&merged, st.data, st.len)) < 0 ||
-	    (r = checkpoint_path(s, cp.size, "cosigned", &path)) < 0)
-		goto out;
-	r = file_read_all(path.data, NOTE_MAX, &prev);
-	if (r == 0 && note_parse(prev.data, prev.len, &old, NULL, NULL) == 0 &&
-	    old.text_len == n.text_len && memcmp(old.text, n.text, n.text_len) == 0) {
-		for (size_t i = 0; i < old.nsigs; i++) {
-			size_t ignored = 0;
-			if ((r = sig_merge(&merged, &old.sigs[i], &ignored)) < 0)
-				goto out;
-		}
-	} else if (r < 0 && r != ERR_NOT_FOUND) {
-		goto out;
-	}
-	olen = merged.len;
-	for (size_t i = 0; i < n.nsigs; i++) {
-		if ((r = sig_merge(&merged, &n.sigs[i], &added)) == ERR_TOO_LARGE) {
-			r = reply_invalid(rep, T("署名は %d 個までです", "at most %d signatures"),
-					  NOTE_SIGS_MAX);
-			goto out;
-		}
-		if (r < 0)
-			goto out;
-	}
-	if (merged.len != olen && (r = file_write_atomic(path.data, merged.data, merged.len, 0644)) < 0)
-		goto out;
-	if ((r = note_parse(merged.data, merged.len, &old, NULL, NULL)) < 0)
-		goto out;
-	rep->status = 200;
-	r = buf_printf(&rep->body, "{\"size\":%" PRIu64 ",\"added\":%zu,\"signatures\":%zu}",
-		       cp.size, added, old.nsigs);
-out:
-	if (locked)
-		pthread_mutex_unlock(&cosign_lock);
-	buf_release(&path);
-	buf_release(&st);
-	buf_release(&merged);
-	buf_release(&prev);
-	return r;
-}
-
-static int h_ledger_checkpoint(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	int r;
-
-	(void)rq;
-	r = ledger_latest_checkpoint(instance_ledger(s->in), &rep->body);
-	if (r == ERR_NOT_FOUND) {
-		rep->err = ERR_NOT_FOUND;
-		return buf_puts(&rep->detail, T("チェックポイントはまだありません",
-					       "there is no checkpoint yet"));
-	}
-	if (r < 0)
-		return r;
-	/* With witnesses' cosignatures of this very checkpoint, serve those. */
-	if ((r = cosigned_replace(s, &rep->body)) < 0)
-		return r;
-	rep->status = 200;
-	rep->ctype = "text/plain; charset=utf-8";
-	return 0;
-}
-
-static int h_ledger_inclusion(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	struct ledger *l = instance_ledger(s->in);
-	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_SIZE], root[MERKLE_HASH_SIZE],
-	    leaf[MERKLE_HASH_SIZE];
-	uint64_t index, size, have = ledger_size(l);
-	size_t n = 0;
-	int r;
-
-	if (!query_u64(rq, rep, "index", MERKLE_SIZE_MAX, &index) ||
-	    !query_u64(rq, rep, "size", MERKLE_SIZE_MAX, &size))
-		return 0;
-	if (size > have)
-		return reply_invalid(rep,
-				     T("size %" PRIu64 " は台帳の記録数 %" PRIu64 " を超えています",
-				       "size %" PRIu64 " is beyond the %" PRIu64 " entries of the ledger"),
-				     size, have);
-	if (index >= size)
-		return reply_invalid(rep,
-				     T("index は size より小さくしてください（index %" PRIu64
-				       "、size %" PRIu64 "）",
-				       "index must be less than size (index %" PRIu64 ", size %" PRIu64 ")"),
-				     index, size);
-	if ((r = merkle_inclusion_proof(ledger_subtree_hash, l, index, size, proof, &n)) < 0 ||
-	    (r = ledger_root(l, size, root)) < 0 || (r = ledger_subtree_hash(l, index, 0, leaf)) < 0)
-		return r;
-	rep->status = 200;
-	if ((r = buf_printf(&rep->body, "{\"index\":%" PRIu64 ",\"size\":%" PRIu64 ",\"leaf_hash\":",
-			    index, size)) < 0 ||
-	    (r = put_b64(&rep->body, leaf)) < 0 || (r = buf_puts(&rep->body, ",\"root\":")) < 0 ||
-	    (r = put_b64(&rep->body, root)) < 0 || (r = put_proof(&rep->body, proof, n)) < 0)
-		return r;
-	return buf_putc(&rep->body, '}');
-}
-
-static int h_ledger_consistency(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	struct ledger *l = instance_ledger(s->in);
-	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_SIZE], r1[MERKLE_HASH_SIZE],
-	    r2[MERKLE_HASH_SIZE];
-	uint64_t from, to, have = ledger_size(l);
-	size_t n = 0;
-	int r;
-
-	if (!query_u64(rq, rep, "from", MERKLE_SIZE_MAX, &from) ||
-	    !query_u64(rq, rep, "to", MERKLE_SIZE_MAX, &to))
-		return 0;
-	if (to > have)
-		return reply_invalid(rep,
-				     T("to %" PRIu64 " は台帳の記録数 %" PRIu64 " を超えています",
-				       "to %" PRIu64 " is beyond the %" PRIu64 " entries of the ledger"),
-				     to, have);
-	if (from > to)
-		return reply_invalid(rep,
-				     T("from は to 以下にしてください（from %" PRIu64 "、to %" PRIu64 "）",
-				       "from must not exceed to (from %" PRIu64 ", to %" PRIu64 ")"),
-				     from, to);
-	if ((r = merkle_consistency_proof(ledger_subtree_hash, l, from, to, proof, &n)) < 0 ||
-	    (r = ledger_root(l, from, r1)) < 0 || (r = ledger_root(l, to, r2)) < 0)
-		return r;
-	rep->status = 200;
-	if ((r = buf_printf(&rep->body, "{\"from\":%" PRIu64 ",\"to\":%" PRIu64 ",\"from_root\":",
-			    from, to)) < 0 ||
-	    (r = put_b64(&rep->body, r1)) < 0 || (r = buf_puts(&rep->body, ",\"to_root\":")) < 0 ||
-	    (r = put_b64(&rep->body, r2)) < 0 || (r = put_proof(&rep->body, proof, n)) < 0)
-		return r;
-	return buf_putc(&rep->body, '}');
-}
-
-static int h_ledger_entries(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	struct ledger *l = instance_ledger(s->in);
-	uint64_t start, end, have = ledger_size(l), i;
-	struct buf line;
-	int r = 0;
-
-	if (!query_u64(rq, rep, "start", MERKLE_SIZE_MAX, &start) ||
-	    !query_u64(rq, rep, "end", MERKLE_SIZE_MAX, &end))
-		return 0;
-	if (end > have)
-		return reply_invalid(rep,
-				     T("end %" PRIu64 " は台帳の記録数 %" PRIu64 " を超えています",
-				       "end %" PRIu64 " is beyond the %" PRIu64 " entries of the ledger"),
-				     end, have);
-	if (start >= end || end - start > LEDGER_ENTRIES_MAX)
-		return reply_invalid(rep,
-				     T("start < end かつ end - start ≦ %d にしてください（start %" PRIu64
-				       "、end %" PRIu64 "）",
-				       "need start < end and end - start <= %d (start %" PRIu64
-				       ", end %" PRIu64 ")"),
-				     LEDGER_ENTRIES_MAX, start, end);
-	buf_init(&line, SIZE_MAX);
-	if ((r = buf_puts(&rep->body, "{\"entries\":[")) < 0)
-		goto out;
-	/* Records go in verbatim (each is one JSON object); a response that
-	 * would pass its limit stops early, and "end" says where. */
-	for (i = start; i < end; i++) {
-		if ((r = ledger_read(l, i, &line)) < 0)
-			goto out;
-		if (rep->body.len + line.len + 64 > RESPONSE_MAX && i > start)
-			break;
-		if ((i > start && (r = buf_putc(&rep->body, ',')) < 0) ||
-		    (r = buf_append(&rep->body, line.data, line.len)) < 0)
-			goto out;
-	}
-	if ((r = buf_printf(&rep->body, "],\"start\":%" PRIu64 ",\"end\":%" PRIu64 "}", start, i)) < 0)
-		goto out;
-	rep->status = 200;
-out:
-	buf_release(&line);
-	return r;
-}
-
-/*
- * GET /v1/disclosure/{resident}?by=STAFF&for=resident|proxy: the
- * disclosure document of disclose_build, under the rules of
- * disclose_authorise; every disclosure, made or refused, is recorded.
- */
-static int h_disclosure(struct api_server *s, struct api_req *rq, struct api_reply *rep)
-{
-	const char *resident = rq->path + strlen("/v1/disclosure/");
-	const char *by = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "by");
-	const char *forw = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "for");
-	struct registry_data *reg = NULL;
-	struct store *st = NULL;
-	struct disclose_result res = {0};
-	struct ledger *l = instance_ledger(s->in);
-	bool for_resident;
-	int r, ar;
-
-	if (!by || !*by)
-		return reply_invalid(rep, T("クエリー引数 '%s' が必要です",
-					    "query argument '%s' is required"),
-				     "by");
-	if (!forw || (strcmp(forw, "resident") != 0 && strcmp(forw, "proxy") != 0))
-		return reply_invalid(rep, "%s",
-				     T("クエリー引数 'for' は resident か proxy にしてください",
-				       "query argument 'for' must be resident or proxy"));
-	for_resident = !strcmp(forw, "resident");
-	if ((r = pool_get(s, &st)) < 0)
-		return r;
-	r = registry_load(st, &reg);
-	pool_put(s, st);
-	if (r < 0)
-		return r;
-	if ((ar = disclose_authorise(reg, by, resident, for_resident, &rep->detail)) < 0) {
-		rep->err = ar;
-		r = disclose_record(l, rq->actor, resident, by, forw, 0, 0, true);
-		goto out;
-	}
-	r = disclose_build(l, resident, &rep->body, &res);
-	if (r == ERR_NOT_FOUND) {
-		rep->err = ERR_NOT_FOUND;
-		r = buf_puts(&rep->detail, T("チェックポイントはまだありません",
-					     "there is no checkpoint yet"));
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-	/* Recorded before it is sent, so no disclosure leaves unrecorded. */
-	if ((r = disclose_record(l, rq->actor, resident, by, forw, res.count, res.cp_size,
-				 false)) < 0)
-		goto out;
-	rep->status = 200;
-out:
-	registry_data_free(reg);
-	return r;
-}
-
 /* ---- the request state machine ---- */
 
-/* True when url is the path of route rt: the same text, or for a prefix
- * route the prefix and one non-empty segment without a further '/'. */
-static bool route_match(const struct route *rt, const char *url)
+/* The value of one hex digit, or -1. */
+static int hexval(char c)
 {
-	size_t n = strlen(rt->path);
-
-	if (!rt->prefix)
-		return !strcmp(rt->path, url);
-	return !strncmp(rt->path, url, n) && url[n] != '\0' && !strchr(url + n, '/');
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
-static const struct route *route_find(const char *method, const char *url, bool *path_known)
+/*
+ * URL-decode the segment seg[0..len) into out (at most API_PARAM_MAX
+ * bytes). false for a bad escape, an encoded NUL or '/', or a segment too
+ * long: such a path matches no route.
+ */
+static bool segment_decode(const char *seg, size_t len, char out[static API_PARAM_MAX + 1])
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = seg[i];
+
+		if (c == '%') {
+			int h, l;
+			if (i + 2 >= len)
+				return false;
+			h = hexval(seg[i + 1]);
+			l = hexval(seg[i + 2]);
+			if (h < 0 || l < 0)
+				return false;
+			c = (char)(h * 16 + l);
+			if (c == '\0' || c == '/')
+				return false;
+			i += 2;
+		}
+		if (o >= API_PARAM_MAX)
+			return false;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return o > 0;
+}
+
+/*
+ * True when url is the path of route rt: the same text, where each "{}"
+ * segment of the pattern takes any one non-empty segment of url. The
+ * segments taken are decoded into rq->params when rq is not NULL.
+ */
+static bool route_match(const struct api_route *rt, const char *url, struct api_req *rq)
+{
+	const char *p = rt->path, *u = url;
+	unsigned np = 0;
+
+	while (*p && *u) {
+		if (p[0] == '{' && p[1] == '}') {
+			const char *end = strchr(u, '/');
+			size_t len = end ? (size_t)(end - u) : strlen(u);
+			char tmp[API_PARAM_MAX + 1];
+
+			if (len == 0 || np >= API_PARAMS_MAX || !segment_decode(u, len, tmp))
+				return false;
+			if (rq)
+				memcpy(rq->params[np], tmp, sizeof(tmp));
+			np++;
+			p += 2;
+			u += len;
+			continue;
+		}
+		if (*p != *u)
+			return false;
+		p++;
+		u++;
+	}
+	if (*p || *u)
+		return false;
+	if (rq)
+		rq->nparams = np;
+	return true;
+}
+
+static const struct api_route *route_find(const char *method, const char *url,
+					  struct api_req *rq, bool *path_known)
 {
 	*path_known = false;
-	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-		if (!route_match(&routes[i], url))
-			continue;
-		*path_known = true;
-		if (!strcmp(routes[i].method, method))
-			return &routes[i];
+	for (size_t t = 0; t < ARRAY_SIZE(route_tables); t++) {
+		const struct api_route_table *tb = route_tables[t];
+		for (size_t i = 0; i < tb->n; i++) {
+			if (!route_match(&tb->routes[i], url, NULL))
+				continue;
+			*path_known = true;
+			if (!strcmp(tb->routes[i].method, method) &&
+			    route_match(&tb->routes[i], url, rq))
+				return &tb->routes[i];
+		}
 	}
 	return NULL;
 }
@@ -1025,18 +535,22 @@ static void route_allow(const char *url, char *out, size_t cap)
 {
 	size_t used = 0;
 	out[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
-		int n;
-		if (!route_match(&routes[i], url))
-			continue;
-		n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", routes[i].method);
-		if (n < 0 || (size_t)n >= cap - used)
-			break;
-		used += (size_t)n;
+	for (size_t t = 0; t < ARRAY_SIZE(route_tables); t++) {
+		const struct api_route_table *tb = route_tables[t];
+		for (size_t i = 0; i < tb->n; i++) {
+			int n;
+			if (!route_match(&tb->routes[i], url, NULL))
+				continue;
+			n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "",
+				     tb->routes[i].method);
+			if (n < 0 || (size_t)n >= cap - used)
+				return;
+			used += (size_t)n;
+		}
 	}
 }
 
-/* Check the API key of a request; on success rq->actor holds its name. */
+/* Check the API key of a request; on success rq->actor is its actor. */
 static enum MHD_Result check_auth(struct api_server *s, struct MHD_Connection *c,
 				  struct api_req *rq, bool *ok)
 {
@@ -1061,10 +575,10 @@ static enum MHD_Result check_auth(struct api_server *s, struct MHD_Connection *c
 	h += 7;
 	while (*h == ' ')
 		h++;
-	if ((r = pool_get(s, &st)) < 0)
+	if ((r = api_pool_get(s, &st)) < 0)
 		return send_problem(c, rq, ERR_BUSY, NULL, NULL, "%s", err_msg(ERR_BUSY));
-	r = apikey_verify(st, h, rq->actor, sizeof(rq->actor));
-	pool_put(s, st);
+	r = apikey_verify(st, h, &rq->actor);
+	api_pool_put(s, st);
 	if (r == ERR_UNAUTHORIZED)
 		return send_problem(c, rq, ERR_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 				    "Bearer realm=\"mamori\", error=\"invalid_token\"", "%s",
@@ -1117,7 +631,7 @@ static enum MHD_Result on_headers(struct api_server *s, struct MHD_Connection *c
 	bool known = false, ok = false;
 	const char *cl;
 
-	rq->route = route_find(method, url, &known);
+	rq->route = route_find(method, url, rq, &known);
 	if (!rq->route) {
 		char allow[64];
 		if (!known)
@@ -1132,12 +646,18 @@ static enum MHD_Result on_headers(struct api_server *s, struct MHD_Connection *c
 				      "%.200s does not accept %.16s (allowed: %s)"),
 				    url, method, allow);
 	}
-	if (rq->route->auth) {
+	if (rq->route->roles) {
 		enum MHD_Result res = check_auth(s, c, rq, &ok);
 		if (!ok)
 			return res;
+		if (!actor_has(&rq->actor, rq->route->roles))
+			return send_problem(
+			    c, rq, ERR_FORBIDDEN, NULL, NULL,
+			    T("役割「%s」では %.16s %.200s を使えません",
+			      "the role '%s' may not use %.16s %.200s"),
+			    role_label(rq->actor.role), method, url);
 	}
-	if (rq->route->json_body) {
+	if (rq->route->body == API_BODY_JSON) {
 		const char *ct =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		if (!content_type_is_json(ct))
@@ -1148,7 +668,18 @@ static enum MHD_Result on_headers(struct api_server *s, struct MHD_Connection *c
 			      "send the body with Content-Type: application/json (got: %.100s)"),
 			    ct ? ct : T("なし", "none"));
 	}
-	if (rq->route->lines_body) {
+	if (rq->route->body == API_BODY_TEXT || rq->route->body == API_BODY_CSV) {
+		const char *want = rq->route->body == API_BODY_TEXT ? "text/plain" : "text/csv";
+		const char *ct =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (!content_type_is(ct, want))
+			return send_problem(c, rq, ERR_UNSUPPORTED, NULL, NULL,
+					    T("本文は Content-Type: %s で送ってください"
+					      "（受け取ったもの: %.100s）",
+					      "send the body with Content-Type: %s (got: %.100s)"),
+					    want, ct ? ct : T("なし", "none"));
+	}
+	if (rq->route->body == API_BODY_LINES) {
 		const char *ct =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		if (!content_type_is_lines(ct))
@@ -1188,15 +719,18 @@ static enum MHD_Result on_complete(struct api_server *s, struct MHD_Connection *
 				    T("本文が上限の %zu バイトを超えています",
 				      "the body is larger than the limit of %zu bytes"),
 				    s->max_body);
-	if (rq->route->lines_body && rq->body.len == 0)
+	if (rq->route->body == API_BODY_LINES && rq->body.len == 0)
 		return send_problem(c, rq, ERR_INVALID, NULL, NULL, "%s",
 				    T("本文が空です。1 行に 1 件のイベントを送ってください",
 				      "the body is empty; send one event per line"));
-	if (rq->route->json_body || rq->route->lines_body) {
+	if (rq->route->body != API_BODY_NONE) {
 		if (rq->body.len == 0)
-			return send_problem(c, rq, ERR_INVALID, NULL, NULL, "%s",
-					    T("本文が空です。JSON オブジェクトを送ってください",
-					      "the body is empty; send a JSON object"));
+			return send_problem(
+			    c, rq, ERR_INVALID, NULL, NULL, "%s",
+			    rq->route->body == API_BODY_JSON
+				? T("本文が空です。JSON オブジェクトを送ってください",
+				    "the body is empty; send a JSON object")
+				: T("本文が空です", "the body is empty"));
 		if (!api_utf8_valid(rq->body.data, rq->body.len, &bad))
 			return send_problem(c, rq, ERR_INVALID, NULL, NULL,
 					    T("本文が正しい UTF-8 ではありません（%zu バイト目）",
@@ -1215,8 +749,7 @@ static enum MHD_Result on_complete(struct api_server *s, struct MHD_Connection *
 		res = send_problem_ex(c, rq, rep.err, rep.detail.data, rep.detail.len,
 				      rep.extra.data, rep.extra.len, NULL, NULL);
 	} else {
-		res = send_bytes(c, rq, rep.status, rep.ctype ? rep.ctype : "application/json",
-				 rep.body.data ? rep.body.data : "", rep.body.len, NULL, NULL);
+		res = send_reply(c, rq, &rep);
 	}
 	buf_release(&rep.body);
 	buf_release(&rep.detail);
@@ -1307,7 +840,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (rq->status)
 		log_info("%s %s %d %" PRId64 "us%s%s", rq->method, rq->path, rq->status,
-			 elapsed_us(&rq->t0), rq->actor[0] ? " key=" : "", rq->actor);
+			 elapsed_us(&rq->t0), rq->actor.name[0] ? " actor=" : "", rq->actor.name);
 	else
 		log_warn("%s %s - %" PRId64 "us (%s: %s)", rq->method, rq->path,
 			 elapsed_us(&rq->t0),

@@ -16,11 +16,14 @@ static void apikey_usage(FILE *f)
 {
 	fprintf(
 	    f, "%s",
-	    T("使い方: mamori apikey create DIR NAME\n"
+	    T("使い方: mamori apikey create DIR NAME [--role ROLE] [--dept DEPT]\n"
 	      "        mamori apikey list DIR\n"
 	      "        mamori apikey revoke DIR NAME\n"
 	      "  create  NAME（英数字と記号 1-64 文字、空白なし）の API キーを作り、標準出力に\n"
 	      "          一度だけ表示します。保存されるのはハッシュだけで、再表示はできません。\n"
+	      "          --role はキーの役割（既定 system＝業務システム）: system, witness,\n"
+	      "          admin, ciso, csirt, dept_manager, auditor, personnel。\n"
+	      "          dept_manager には --dept（所属 ID）が必要で、その所属だけを扱えます\n"
 	      "  list    キーの名前、ID、作成日時、失効日時を表示します（キーそのものは出ません）\n"
 	      "  revoke  NAME のキーを失効させます。名前は再利用できません\n"
 	      "  作成と失効は台帳（ledger）に記録されます。mamori serve の動作中でも実行でき、\n"
@@ -32,6 +35,10 @@ static void apikey_usage(FILE *f)
 	      "  create  makes an API key named NAME (1-64 visible ASCII characters, no\n"
 	      "          spaces) and prints it once on stdout. Only a hash is stored: it\n"
 	      "          cannot be shown again.\n"
+	      "          --role is what the key may do (default system, a business\n"
+	      "          system): system, witness, admin, ciso, csirt, dept_manager,\n"
+	      "          auditor, personnel. dept_manager needs --dept (a department\n"
+	      "          id) and is limited to that department\n"
 	      "  list    shows each key's name, id, creation and revocation time (never the key)\n"
 	      "  revoke  revokes the key named NAME; the name cannot be used again\n"
 	      "  Creation and revocation are recorded in the ledger. They work while\n"
@@ -69,15 +76,42 @@ static int print_key(const struct apikey_info *k, void *arg)
 	cell(k->name, 25);
 	cell(k->id, 13);
 	cell(k->created, 26);
-	printf("%s\n", k->revoked[0] ? k->revoked : T("有効", "active"));
+	cell(k->revoked[0] ? k->revoked : T("有効", "active"), 26);
+	printf("%s%s%s\n", role_name(k->role), k->dept[0] ? ":" : "", k->dept);
 	return 0;
 }
 
-static int do_create(struct instance *in, const char *name, const char *actor)
+static int do_create(struct instance *in, const char *name, const char *role_s,
+		     const char *dept, const char *actor)
 {
 	char key[APIKEY_TEXT_MAX];
-	int r = apikey_create(instance_store(in), instance_ledger(in), name, actor, key);
+	unsigned role = ROLE_SYSTEM;
+	int r;
 
+	if (role_s && role_parse(role_s, &role) < 0) {
+		cli_error(T("役割 '%s' はありません（使えるもの: %s）",
+			    "no such role '%s' (roles: %s)"),
+			  role_s, role_names_all());
+		return EXIT_USAGE;
+	}
+	if (role == ROLE_DEPT_MANAGER && (!dept || !*dept)) {
+		cli_error("%s", T("dept_manager のキーには --dept（所属 ID）が必要です",
+				  "a dept_manager key needs --dept (a department id)"));
+		return EXIT_USAGE;
+	}
+	if (role != ROLE_DEPT_MANAGER && dept) {
+		cli_error("%s", T("--dept は dept_manager のキーにだけ指定できます",
+				  "--dept applies only to a dept_manager key"));
+		return EXIT_USAGE;
+	}
+	r = apikey_create(instance_store(in), instance_ledger(in), name, role, dept, actor, key);
+
+	if (r == ERR_INVALID && dept) {
+		cli_error(T("所属 ID '%s' が不正です（英数字と記号 1-32 文字）",
+			    "bad department id '%s' (1-32 visible ASCII characters)"),
+			  dept);
+		return EXIT_USAGE;
+	}
 	if (r == ERR_INVALID) {
 		cli_error(T("キーの名前 '%s' が不正です（英数字と記号 1-64 文字、空白なし）",
 			    "bad key name '%s' (1-64 visible ASCII characters, no spaces)"),
@@ -109,8 +143,8 @@ static int do_create(struct instance *in, const char *name, const char *actor)
 
 int cmd_apikey(int argc, char **argv)
 {
-	const char *help = NULL;
-	struct cli_opt opts[] = {{"help", false, &help}};
+	const char *help = NULL, *role = NULL, *dept = NULL;
+	struct cli_opt opts[] = {{"help", false, &help}, {"role", true, &role}, {"dept", true, &dept}};
 	struct instance *in = NULL;
 	char *pos[3], actor[160];
 	struct diag d;
@@ -142,7 +176,8 @@ int cmd_apikey(int argc, char **argv)
 		cell(T("名前", "name"), 25);
 		cell("id", 13);
 		cell(T("作成", "created"), 26);
-		printf("%s\n", T("失効", "revoked"));
+		cell(T("失効", "revoked"), 26);
+		printf("%s\n", T("役割", "role"));
 		if ((r = apikey_list(instance_store(in), print_key, NULL)) < 0) {
 			cli_error(T("一覧を取得できません: %s", "cannot list the keys: %s"),
 				  err_msg(r));
@@ -150,7 +185,7 @@ int cmd_apikey(int argc, char **argv)
 		}
 		rc = EXIT_OK;
 	} else if (!strcmp(pos[0], "create")) {
-		rc = do_create(in, pos[2], actor);
+		rc = do_create(in, pos[2], role, dept, actor);
 	} else {
 		r = apikey_revoke(instance_store(in), instance_ledger(in), pos[2], actor);
 		if (r == ERR_NOT_FOUND) {

@@ -294,7 +294,7 @@ int h_instance_new(struct h_instance *hi, unsigned residents, unsigned staff, un
 			return -1;
 	}
 	{
-		const char *a[] = {"apikey", "create", hi->dir, "it-tests", NULL};
+		const char *a[] = {"apikey", "create", hi->dir, "it-tests", "--role", "admin", NULL};
 		if (run_ok(a, &out) < 0)
 			return -1;
 	}

@@ -35,7 +35,7 @@
 #define MAX_BODY 262144
 
 static struct h_instance HI;
-static char revoked_key[128], second_key[128];
+static char revoked_key[128], second_key[128], auditor_key[128], manager_key[128];
 static uint64_t allow_index = UINT64_MAX;
 
 /* ---- fixtures ---- */
@@ -119,9 +119,11 @@ static void instance_file(const char *rel, char *out, size_t len)
 	snprintf(out, len, "%s/%s", HI.dir, rel);
 }
 
-static int create_key(const char *name, char *out, size_t len)
+static int create_key_role(const char *name, const char *role, const char *dept, char *out,
+			   size_t len)
 {
-	const char *a[] = {"apikey", "create", HI.dir, name, NULL};
+	const char *a[] = {"apikey", "create", HI.dir, name, "--role", role,
+			   dept ? "--dept" : NULL, dept, NULL};
 	struct buf o, e;
 	int rc = h_run(a, NULL, 0, &o, &e);
 	size_t n = strcspn(o.data, "\n");
@@ -135,6 +137,11 @@ static int create_key(const char *name, char *out, size_t len)
 	buf_release(&o);
 	buf_release(&e);
 	return rc;
+}
+
+static int create_key(const char *name, char *out, size_t len)
+{
+	return create_key_role(name, "system", NULL, out, len);
 }
 
 static int group_setup_inner(void)
@@ -169,7 +176,10 @@ static int group_setup_inner(void)
 			return -1;
 	}
 	if (create_key("revoked-sys", revoked_key, sizeof(revoked_key)) < 0 ||
-	    create_key("second-sys", second_key, sizeof(second_key)) < 0)
+	    create_key("second-sys", second_key, sizeof(second_key)) < 0 ||
+	    create_key_role("audit-office", "auditor", NULL, auditor_key, sizeof(auditor_key)) < 0 ||
+	    create_key_role("d01-manager", "dept_manager", "D01", manager_key,
+			    sizeof(manager_key)) < 0)
 		return -1;
 	{
 		const char *a[] = {"apikey", "revoke", HI.dir, "revoked-sys", NULL};
@@ -877,6 +887,50 @@ static void test_auth_wrong(void **state)
 	h_resp_release(&r);
 }
 
+/* Send method path with key and the body, expect status. */
+static void expect_with_key(const char *key, const char *method, const char *path,
+			    const char *body, int status)
+{
+	struct h_resp r;
+	char hdr[256];
+
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", key);
+	assert_int_equal(
+	    h_http(HI.port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+	if (r.status != status)
+		fprintf(stderr, "%s %s: expected %d, got %d: %s\n", method, path, status,
+			r.status, r.body.data);
+	assert_int_equal(r.status, status);
+	if (status == 403) {
+		json_t *j = body_json(&r);
+		assert_string_equal(jstr(j, "code"), "forbidden");
+		json_decref(j);
+	}
+	h_resp_release(&r);
+}
+
+/* Each key acts with its role: the API refuses what the role may not do
+ * with 403, whatever the page of a console would show. */
+static void test_roles(void **state)
+{
+	const char *b = req("T-S1", "T-R1", "lgwan");
+	(void)state;
+
+	/* A business system decides and sends events, but cannot reload
+	 * the policy or read who accessed whom. */
+	expect_with_key(second_key, "POST", "/v1/decide", b, 200);
+	expect_with_key(second_key, "POST", "/v1/admin/reload", NULL, 403);
+	/* An auditor reads the ledger and changes nothing. */
+	expect_with_key(auditor_key, "GET", "/v1/ledger/entries?start=0&end=1", NULL, 200);
+	expect_with_key(auditor_key, "POST", "/v1/decide", b, 403);
+	expect_with_key(auditor_key, "POST", "/v1/admin/reload", NULL, 403);
+	/* A department manager has no business with the decision service. */
+	expect_with_key(manager_key, "POST", "/v1/decide", b, 403);
+	expect_with_key(manager_key, "GET", "/v1/ledger/entries?start=0&end=1", NULL, 403);
+	/* The admin key of the harness may reload. */
+	expect_with_key(HI.apikey, "POST", "/v1/admin/reload", NULL, 200);
+}
+
 static void test_auth_revoked(void **state)
 {
 	const char *b = req("T-S1", "T-R1", "lgwan");
@@ -1319,7 +1373,7 @@ int main(void)
 	    cmocka_unit_test(test_too_large),	   cmocka_unit_test(test_content_type),
 	    cmocka_unit_test(test_unknown_route),  cmocka_unit_test(test_wrong_method),
 	    cmocka_unit_test(test_auth_missing),   cmocka_unit_test(test_auth_wrong),
-	    cmocka_unit_test(test_auth_revoked),   cmocka_unit_test(test_language),
+	    cmocka_unit_test(test_auth_revoked),   cmocka_unit_test(test_roles),   cmocka_unit_test(test_language),
 	    cmocka_unit_test(test_reload_api),	   cmocka_unit_test(test_reload_sighup),
 	    cmocka_unit_test(test_reload_broken),  cmocka_unit_test(test_still_serving),
 	    cmocka_unit_test(test_cli_exit_codes), cmocka_unit_test(test_stop_and_ledger),

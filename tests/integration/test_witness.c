@@ -245,13 +245,12 @@ static void test_check_accepts_and_cosigns(void **state)
 static void post_expect(const char *body, size_t len, bool auth, int status)
 {
 	struct h_resp r;
+	char hdr[256];
 
-	if (auth)
-		assert_int_equal(h_http_auth(&HI, "POST", "/v1/ledger/cosignature", body, len, &r),
-				 0);
-	else
-		assert_int_equal(
-		    h_http(HI.port, "POST", "/v1/ledger/cosignature", NULL, body, len, &r), 0);
+	/* A witness sends its signed note as text/plain. */
+	snprintf(hdr, sizeof(hdr), "%s%s%sContent-Type: text/plain; charset=utf-8\r\n",
+		 auth ? "Authorization: Bearer " : "", auth ? HI.apikey : "", auth ? "\r\n" : "");
+	assert_int_equal(h_http(HI.port, "POST", "/v1/ledger/cosignature", hdr, body, len, &r), 0);
 	if (r.status != status)
 		fail_msg("cosignature: want %d, got %d: %s", status, r.status, r.body.data);
 	if (status >= 400)
@@ -270,6 +269,14 @@ static void test_cosignature_bad_input(void **state)
 
 	get_checkpoint(&HI, &cpb, &n, &cp);
 	post_expect(cpb.data, cpb.len, false, 401);
+	/* A note is text: another media type is refused before it is read. */
+	{
+		struct h_resp r;
+		assert_int_equal(
+		    h_http_auth(&HI, "POST", "/v1/ledger/cosignature", cpb.data, cpb.len, &r), 0);
+		assert_int_equal(r.status, 415);
+		h_resp_release(&r);
+	}
 	post_expect("", 0, true, 400);
 	post_expect("not a note\n", 11, true, 400);
 	/* Only the instance's signature: no cosignature. */
@@ -294,8 +301,11 @@ static void test_cosignature_bad_input(void **state)
 	post_expect(note.data, note.len, true, 200);
 	{
 		struct h_resp r;
+		char hdr[256];
+		snprintf(hdr, sizeof(hdr),
+			 "Authorization: Bearer %s\r\nContent-Type: text/plain\r\n", HI.apikey);
 		assert_int_equal(
-		    h_http_auth(&HI, "POST", "/v1/ledger/cosignature", note.data, note.len, &r), 0);
+		    h_http(HI.port, "POST", "/v1/ledger/cosignature", hdr, note.data, note.len, &r), 0);
 		assert_int_equal(r.status, 200);
 		assert_non_null(strstr(r.body.data, "\"added\":0"));
 		assert_non_null(strstr(r.body.data, "\"signatures\":3"));

@@ -117,57 +117,104 @@ static bool tree_contains(const char *dir, const char *needle)
 static void test_create_and_verify(void **state)
 {
 	struct fx *f = *state;
-	char key[APIKEY_TEXT_MAX], name[APIKEY_NAME_MAX + 1];
+	char key[APIKEY_TEXT_MAX];
+	struct actor who;
 
-	assert_int_equal(apikey_create(f->st, f->lg, "juki-system", "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "juki-system", ROLE_SYSTEM, NULL, "test", key), 0);
 	assert_int_equal(strlen(key), 59);
 	assert_memory_equal(key, "mk_", 3);
 	assert_int_equal(key[15], '_');
 	for (size_t i = 3; i < 15; i++)
 		assert_true((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9'));
-	assert_int_equal(apikey_verify(f->st, key, name, sizeof(name)), 0);
-	assert_string_equal(name, "juki-system");
+	assert_int_equal(apikey_verify(f->st, key, &who), 0);
+	assert_string_equal(who.name, "juki-system");
 	/* A second key gets another id and another secret. */
 	{
 		char key2[APIKEY_TEXT_MAX];
-		assert_int_equal(apikey_create(f->st, f->lg, "tax", "test", key2), 0);
+		assert_int_equal(apikey_create(f->st, f->lg, "tax", ROLE_SYSTEM, NULL, "test", key2), 0);
 		assert_memory_not_equal(key, key2, 15);
 		assert_memory_not_equal(key + 16, key2 + 16, 43);
-		assert_int_equal(apikey_verify(f->st, key2, name, sizeof(name)), 0);
-		assert_string_equal(name, "tax");
+		assert_int_equal(apikey_verify(f->st, key2, &who), 0);
+		assert_string_equal(who.name, "tax");
 	}
-	/* The name buffer must hold the name. */
-	assert_int_not_equal(apikey_verify(f->st, key, name, 4), 0);
+	assert_int_equal(who.role, ROLE_SYSTEM);
+	assert_string_equal(who.dept, "");
+}
+
+static void test_roles(void **state)
+{
+	struct fx *f = *state;
+	char key[APIKEY_TEXT_MAX];
+	struct actor who;
+
+	/* A department manager's key carries its department. */
+	assert_int_equal(
+	    apikey_create(f->st, f->lg, "kikaku-mgr", ROLE_DEPT_MANAGER, "D01", "test", key), 0);
+	assert_int_equal(apikey_verify(f->st, key, &who), 0);
+	assert_string_equal(who.name, "kikaku-mgr");
+	assert_int_equal(who.role, ROLE_DEPT_MANAGER);
+	assert_string_equal(who.dept, "D01");
+	assert_true(actor_may_write_dept(&who, "D01"));
+	assert_false(actor_may_write_dept(&who, "D02"));
+	assert_false(actor_may_write_dept(&who, NULL));
+	assert_true(actor_may_read_dept(&who, NULL));
+	assert_false(actor_may_read_dept(&who, "D02"));
+	/* ... and only such a key has one; a manager's key must have one. */
+	assert_int_equal(apikey_create(f->st, f->lg, "x1", ROLE_DEPT_MANAGER, NULL, "test", key),
+			 ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, "x2", ROLE_AUDITOR, "D01", "test", key),
+			 ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, "x3", ROLE_DEPT_MANAGER, "D 1", "test", key),
+			 ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, "x4", 0, NULL, "test", key), ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, "x5", ROLE_AUDITOR | ROLE_ADMIN, NULL, "test", key),
+			 ERR_INVALID);
+	/* An auditor reads everything and writes nothing. */
+	assert_int_equal(apikey_create(f->st, f->lg, "audit", ROLE_AUDITOR, NULL, "test", key), 0);
+	assert_int_equal(apikey_verify(f->st, key, &who), 0);
+	assert_int_equal(who.role, ROLE_AUDITOR);
+	assert_true(actor_may_read_dept(&who, "D02"));
+	assert_false(actor_may_write_dept(&who, "D02"));
+	assert_false(actor_may_write_dept(&who, NULL));
+	{
+		unsigned r;
+		assert_int_equal(role_parse("csirt", &r), 0);
+		assert_int_equal(r, ROLE_CSIRT);
+		assert_int_equal(role_parse("root", &r), ERR_INVALID);
+		assert_string_equal(role_name(ROLE_PERSONNEL), "personnel");
+	}
 }
 
 static void test_wrong_secret(void **state)
 {
 	struct fx *f = *state;
-	char key[APIKEY_TEXT_MAX], bad[APIKEY_TEXT_MAX], name[80];
+	char key[APIKEY_TEXT_MAX], bad[APIKEY_TEXT_MAX];
+	struct actor who;
 
-	assert_int_equal(apikey_create(f->st, f->lg, "welfare", "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "welfare", ROLE_SYSTEM, NULL, "test", key), 0);
 	/* Change each of a few positions of the secret to another valid char. */
 	for (size_t pos = 16; pos < 59; pos += 7) {
 		memcpy(bad, key, sizeof(bad));
 		bad[pos] = bad[pos] == 'A' ? 'B' : 'A';
-		assert_int_equal(apikey_verify(f->st, bad, name, sizeof(name)), ERR_UNAUTHORIZED);
-		assert_string_equal(name, "");
+		assert_int_equal(apikey_verify(f->st, bad, &who), ERR_UNAUTHORIZED);
+		assert_string_equal(who.name, "");
 	}
 	/* The right id with another key's secret. */
 	{
 		char other[APIKEY_TEXT_MAX];
-		assert_int_equal(apikey_create(f->st, f->lg, "other", "test", other), 0);
+		assert_int_equal(apikey_create(f->st, f->lg, "other", ROLE_SYSTEM, NULL, "test", other), 0);
 		memcpy(bad, key, 16);
 		memcpy(bad + 16, other + 16, 44);
-		assert_int_equal(apikey_verify(f->st, bad, name, sizeof(name)), ERR_UNAUTHORIZED);
+		assert_int_equal(apikey_verify(f->st, bad, &who), ERR_UNAUTHORIZED);
 	}
-	assert_int_equal(apikey_verify(f->st, key, name, sizeof(name)), 0);
+	assert_int_equal(apikey_verify(f->st, key, &who), 0);
 }
 
 static void test_malformed(void **state)
 {
 	struct fx *f = *state;
-	char key[APIKEY_TEXT_MAX], t[200], name[80];
+	char key[APIKEY_TEXT_MAX], t[200];
+	struct actor who;
 	const char *bad[] = {
 	    "",
 	    "mk_",
@@ -183,60 +230,61 @@ static void test_malformed(void **state)
 	    "mk_abcdefghijkl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* one long */
 	};
 
-	assert_int_equal(apikey_create(f->st, f->lg, "k", "test", key), 0);
-	assert_int_equal(apikey_verify(f->st, NULL, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_create(f->st, f->lg, "k", ROLE_SYSTEM, NULL, "test", key), 0);
+	assert_int_equal(apikey_verify(f->st, NULL, &who), ERR_UNAUTHORIZED);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_int_equal(apikey_verify(f->st, bad[i], name, sizeof(name)),
+		assert_int_equal(apikey_verify(f->st, bad[i], &who),
 				 ERR_UNAUTHORIZED);
 	/* The real key with something around it. */
 	snprintf(t, sizeof(t), " %s", key);
-	assert_int_equal(apikey_verify(f->st, t, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_verify(f->st, t, &who), ERR_UNAUTHORIZED);
 	snprintf(t, sizeof(t), "%s ", key);
-	assert_int_equal(apikey_verify(f->st, t, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_verify(f->st, t, &who), ERR_UNAUTHORIZED);
 	snprintf(t, sizeof(t), "%s", key);
 	t[30] = '\0';
-	assert_int_equal(apikey_verify(f->st, t, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_verify(f->st, t, &who), ERR_UNAUTHORIZED);
 	/* A SQL wildcard in place of the id finds nothing. */
 	snprintf(t, sizeof(t), "%s", key);
 	memcpy(t + 3, "%%%%%%%%%%%%", 12);
-	assert_int_equal(apikey_verify(f->st, t, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_verify(f->st, t, &who), ERR_UNAUTHORIZED);
 }
 
 static void test_unknown_id(void **state)
 {
 	struct fx *f = *state;
-	char key[APIKEY_TEXT_MAX], t[APIKEY_TEXT_MAX], name[80];
+	char key[APIKEY_TEXT_MAX], t[APIKEY_TEXT_MAX];
+	struct actor who;
 
-	assert_int_equal(apikey_create(f->st, f->lg, "k", "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "k", ROLE_SYSTEM, NULL, "test", key), 0);
 	memcpy(t, key, sizeof(t));
 	/* Same secret, another (well-formed) id. */
 	t[3] = t[3] == 'a' ? 'b' : 'a';
-	assert_int_equal(apikey_verify(f->st, t, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_verify(f->st, t, &who), ERR_UNAUTHORIZED);
 	assert_int_equal(
-	    apikey_verify(f->st, "mk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-			  name, sizeof(name)),
+	    apikey_verify(f->st, "mk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &who),
 	    ERR_UNAUTHORIZED);
 }
 
 static void test_revoked(void **state)
 {
 	struct fx *f = *state;
-	char key[APIKEY_TEXT_MAX], key2[APIKEY_TEXT_MAX], name[80];
+	char key[APIKEY_TEXT_MAX], key2[APIKEY_TEXT_MAX];
+	struct actor who;
 
-	assert_int_equal(apikey_create(f->st, f->lg, "leaked", "test", key), 0);
-	assert_int_equal(apikey_create(f->st, f->lg, "kept", "test", key2), 0);
-	assert_int_equal(apikey_verify(f->st, key, name, sizeof(name)), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "leaked", ROLE_SYSTEM, NULL, "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "kept", ROLE_SYSTEM, NULL, "test", key2), 0);
+	assert_int_equal(apikey_verify(f->st, key, &who), 0);
 	assert_int_equal(apikey_revoke(f->st, f->lg, "leaked", "test"), 0);
-	assert_int_equal(apikey_verify(f->st, key, name, sizeof(name)), ERR_UNAUTHORIZED);
+	assert_int_equal(apikey_verify(f->st, key, &who), ERR_UNAUTHORIZED);
 	/* Others are untouched. */
-	assert_int_equal(apikey_verify(f->st, key2, name, sizeof(name)), 0);
-	assert_string_equal(name, "kept");
+	assert_int_equal(apikey_verify(f->st, key2, &who), 0);
+	assert_string_equal(who.name, "kept");
 	/* Revoking again, or an unknown name, finds no active key. */
 	assert_int_equal(apikey_revoke(f->st, f->lg, "leaked", "test"), ERR_NOT_FOUND);
 	assert_int_equal(apikey_revoke(f->st, f->lg, "nobody", "test"), ERR_NOT_FOUND);
 	assert_int_equal(apikey_revoke(f->st, f->lg, "", "test"), ERR_NOT_FOUND);
 	/* The name stays taken. */
-	assert_int_equal(apikey_create(f->st, f->lg, "leaked", "test", key), ERR_EXISTS);
+	assert_int_equal(apikey_create(f->st, f->lg, "leaked", ROLE_SYSTEM, NULL, "test", key), ERR_EXISTS);
 	assert_string_equal(key, "");
 }
 
@@ -250,14 +298,14 @@ static void test_names(void **state)
 	n64[64] = '\0';
 	memset(n65, 'y', 65);
 	n65[65] = '\0';
-	assert_int_equal(apikey_create(f->st, f->lg, n64, "test", key), 0);
-	assert_int_equal(apikey_create(f->st, f->lg, n65, "test", key), ERR_INVALID);
-	assert_int_equal(apikey_create(f->st, f->lg, NULL, "test", key), ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, n64, ROLE_SYSTEM, NULL, "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, n65, ROLE_SYSTEM, NULL, "test", key), ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, NULL, ROLE_SYSTEM, NULL, "test", key), ERR_INVALID);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_int_equal(apikey_create(f->st, f->lg, bad[i], "test", key), ERR_INVALID);
-	assert_int_equal(apikey_create(f->st, f->lg, "dup", "test", key), 0);
-	assert_int_equal(apikey_create(f->st, f->lg, "dup", "test", key), ERR_EXISTS);
-	assert_int_equal(apikey_create(f->st, f->lg, "Dup", "test", key), 0);
+		assert_int_equal(apikey_create(f->st, f->lg, bad[i], ROLE_SYSTEM, NULL, "test", key), ERR_INVALID);
+	assert_int_equal(apikey_create(f->st, f->lg, "dup", ROLE_SYSTEM, NULL, "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "dup", ROLE_SYSTEM, NULL, "test", key), ERR_EXISTS);
+	assert_int_equal(apikey_create(f->st, f->lg, "Dup", ROLE_SYSTEM, NULL, "test", key), 0);
 }
 
 struct list_acc {
@@ -285,8 +333,8 @@ static void test_list(void **state)
 	char key[APIKEY_TEXT_MAX];
 	struct list_acc a = {0};
 
-	assert_int_equal(apikey_create(f->st, f->lg, "b-sys", "test", key), 0);
-	assert_int_equal(apikey_create(f->st, f->lg, "a-sys", "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "b-sys", ROLE_SYSTEM, NULL, "test", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "a-sys", ROLE_SYSTEM, NULL, "test", key), 0);
 	assert_int_equal(apikey_revoke(f->st, f->lg, "b-sys", "test"), 0);
 	assert_int_equal(apikey_list(f->st, list_cb, &a), 0);
 	assert_int_equal(a.n, 2);
@@ -304,7 +352,7 @@ static void test_secret_not_stored(void **state)
 	uint64_t n;
 	bool seen_create = false;
 
-	assert_int_equal(apikey_create(f->st, f->lg, "secretive", "cli:tester", key), 0);
+	assert_int_equal(apikey_create(f->st, f->lg, "secretive", ROLE_SYSTEM, NULL, "cli:tester", key), 0);
 	memcpy(secret, key + 16, 43);
 	secret[43] = '\0';
 	memcpy(id, key + 3, 12);
@@ -338,6 +386,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_and_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_id, setup, teardown),
