@@ -11,10 +11,11 @@
 
 B        ?= build
 CC       ?= cc
-PKGS     := sqlite3 libsodium libmicrohttpd jansson yaml-0.1
+PKGS     := sqlite3 libsodium libmicrohttpd jansson yaml-0.1 libqrencode
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libsodium-dev \
             libmicrohttpd-dev libjansson-dev libyaml-dev libcmocka-dev \
-            libqrencode-dev clang curl
+            libqrencode-dev clang curl \
+            chromium poppler-utils fonts-noto-cjk nodejs
 DEVELOPER ?= 1
 
 WARN     := -std=c11 -Wall -Wextra -Wvla -Wstrict-prototypes \
@@ -34,7 +35,8 @@ LIB_SRC  := $(filter-out src/cli/main.c,$(shell find src -name '*.c' | sort))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
 EMBED_TEXT := $(sort $(wildcard src/policy/*.yaml))
-GEN_OBJ  := $(B)/obj/gen_migrations.o $(B)/obj/gen_embedded.o
+CONSOLE_FILES := $(sort $(wildcard console/*.html console/*.css console/*.js console/*.svg))
+GEN_OBJ  := $(B)/obj/gen_migrations.o $(B)/obj/gen_embedded.o $(B)/obj/gen_assets.o
 LIB      := $(B)/libmamori.a
 BIN      := $(B)/mamori
 
@@ -61,6 +63,10 @@ $(B)/gen/migrations.c: $(MIGRATIONS) tools/embed.sh
 $(B)/gen/embedded.c: $(EMBED_TEXT) tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh text $@ $(EMBED_TEXT)
+
+$(B)/gen/assets.c: $(CONSOLE_FILES) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh assets $@ $(CONSOLE_FILES)
 
 $(B)/obj/gen_%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
@@ -89,7 +95,20 @@ $(B)/tests/integration/%: tests/integration/%.c $(INT_HARNESS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -o $@ $< $(INT_HARNESS) $(LIB) $(LDLIBS_ALL) -lcmocka
 
-tests-build: $(BIN) $(UNIT_BIN) $(INT_BIN)
+# The console's end-to-end tests (tests/e2e, a real chromium through
+# playwright-core) run as one more integration test program, a wrapper
+# that tests/run.sh finds and counts like the others.
+E2E_WRAPPER := $(B)/tests/integration/test_zz_console_e2e
+
+tests-build: $(BIN) $(UNIT_BIN) $(INT_BIN) $(E2E_WRAPPER)
+
+$(E2E_WRAPPER): tests/e2e/console.test.js tests/e2e/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec node "%s/tests/e2e/console.test.js"\n' "$(CURDIR)" >$@
+	chmod +x $@
+
+tests/e2e/node_modules/.package-lock.json: tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
 
 # `make test`: everything with ASan + UBSan in build/asan, then the short
 # fuzz runs. Exits non-zero if anything fails.
@@ -120,6 +139,28 @@ demo: deps all
 
 bench: all
 	sh bench/run.sh
+
+# The ledger's benchmark programs (BENCHMARKS.md, "Ledger"):
+# build/bench/NAME from bench/NAME.c, and the SQLite peer, which uses the
+# library only for argument parsing. `make bench-ledger` runs them
+# (bench/ledger.sh); `make bench` runs them too, through bench/run.sh.
+BENCH_LEDGER := $(B)/bench/bench_append $(B)/bench/bench_verify $(B)/bench/bench_proofs \
+                $(B)/bench/sqlite_append
+
+.PHONY: bench-build bench-ledger
+
+bench-build: $(BENCH_LEDGER)
+
+bench-ledger: all bench-build
+	sh bench/ledger.sh
+
+$(B)/bench/%: bench/%.c bench/events.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+$(B)/bench/sqlite_append: bench/peers/sqlite_append.c bench/events.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')

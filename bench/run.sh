@@ -1,13 +1,19 @@
 #!/bin/sh
-# run.sh - mamori's decision benchmarks, everything in one run (BENCHMARKS.md).
+# run.sh - mamori's benchmarks, everything in one run (BENCHMARKS.md):
+# decisions, then the ledger (bench/ledger.sh), then both summaries.
 #
 #   bench/run.sh [--quick] [--data DATADIR] [--n N] [--seed S] [--repeat R]
 #                [--skip-http] [--rate R] [--duration S] [--p99-max-ms M]
-#                [--peers-only]
+#                [--peers-only] [--skip-ledger] [--ledger-only]
 #
+# --ledger-only runs only bench/ledger.sh (durable appends and the SQLite
+# peer, the hashing limit, verification, proofs at 10^8 leaves; --quick
+# passes on); --skip-ledger leaves it out.
 # --peers-only runs only the JS engines and their comparison (no make, no
 # mamori; needs --data or an existing dataset), for trying the peers while
 # mamori does not build.
+# --watch-only runs only the watch section (make, then mamori audit against
+# DuckDB over the dataset's access events); --skip-watch leaves it out.
 # Default: an M-scale dataset in build/bench-data/M (generated with
 # `mamori gen --scale M --seed 1` if missing), requests from its first
 # 1,000,000 access events. --quick: S scale and 100,000 requests.
@@ -34,20 +40,28 @@ RATE=2000
 DURATION=10
 P99MAX=10
 PORT=18473
+WATCH=1
+WATCH_ONLY=0
+LEDGER=1
+QUICK=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--quick) SCALE=S; N=100000; DURATION=5 ;;
+	--quick) SCALE=S; N=100000; DURATION=5; QUICK=1 ;;
 	--data) DATA=$2; shift ;;
 	--n) N=$2; shift ;;
 	--seed) SEED=$2; shift ;;
 	--repeat) REPEAT=$2; shift ;;
 	--skip-http) HTTP=0 ;;
-	--peers-only) MAMORI_RUN=0; HTTP=0 ;;
+	--peers-only) MAMORI_RUN=0; HTTP=0; WATCH=0 ;;
+	--watch-only) WATCH_ONLY=1 ;;
+	--skip-watch) WATCH=0 ;;
 	--rate) RATE=$2; shift ;;
 	--duration) DURATION=$2; shift ;;
 	--p99-max-ms) P99MAX=$2; shift ;;
-	*) echo "usage: bench/run.sh [--quick] [--data DIR] [--n N] [--seed S] [--repeat R] [--skip-http] [--rate R] [--duration S] [--p99-max-ms M]" >&2; exit 2 ;;
+	--skip-ledger) LEDGER=0 ;;
+	--ledger-only) LEDGER=2 ;;
+	*) echo "usage: bench/run.sh [--quick] [--data DIR] [--n N] [--seed S] [--repeat R] [--skip-http] [--rate R] [--duration S] [--p99-max-ms M] [--peers-only] [--skip-ledger] [--ledger-only]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -62,6 +76,13 @@ mkdir -p "$OUT"
 [ -n "$DATA" ] || DATA=$ROOT/build/bench-data/$SCALE
 
 step() { printf '\n== %s\n' "$*"; }
+
+LEDGER_ARGS=""
+[ "$QUICK" = 0 ] || LEDGER_ARGS="--quick"
+if [ "$LEDGER" = 2 ]; then
+	# shellcheck disable=SC2086
+	exec sh bench/ledger.sh $LEDGER_ARGS
+fi
 # The result line of an engine must be there (tee hides the exit status).
 check() { grep -q decisions_per_s "$OUT/$1.res" || { echo "$1 failed" >&2; exit 1; }; }
 
@@ -89,6 +110,114 @@ if [ ! -f "$DATA/access.jsonl" ]; then
 	step "dataset: mamori gen --scale $SCALE --seed $SEED --out $DATA"
 	mkdir -p "$(dirname "$DATA")"
 	"$MAMORI" gen --scale "$SCALE" --seed "$SEED" --out "$DATA"
+fi
+
+# ---- watch: mamori audit against DuckDB (BENCHMARKS.md, "Watch") ----
+# Both on one core (taskset -c 0 when there is taskset), peak memory from
+# /usr/bin/time -v, over the same access.jsonl and registry files. DuckDB
+# runs the rules it can state in SQL (bench/peers/duckdb_audit.js) with one
+# thread and a memory limit of $DUCKDB_MEM; the flagged events of those
+# rules must be the same as mamori's. A second, small pass (S scale) runs
+# both with a non-default watch: section in the policy file, so that the
+# print and search rules, which the default thresholds leave silent on
+# generated data, are compared too. Bounded: two audits and one precision
+# query at the dataset's scale, two audits at S.
+WATCH_SUMMARY=""
+if [ "$WATCH" = 1 ]; then
+	step "watch: mamori audit vs DuckDB over $DATA"
+	DUCKDB_MEM=${DUCKDB_MEM:-12GB}
+	PIN=""
+	if command -v taskset >/dev/null 2>&1; then PIN="taskset -c 0"; fi
+	TIMEV=/usr/bin/time
+	[ -x "$TIMEV" ] || { echo "watch: needs /usr/bin/time (GNU time) for peak memory" >&2; exit 1; }
+	[ -d bench/peers/node_modules/@duckdb/node-api ] || (cd bench/peers && npm ci --no-audit --no-fund)
+	# An instance holding a dataset's registry, kept between runs (the
+	# import of 1.5 million cases is not what is measured).
+	winst() { # DIR DATA
+		if [ ! -f "$1/.imported" ] || [ "$(cat "$1/.imported")" != "$2" ]; then
+			rm -rf "$1" "$1.reg"
+			mkdir -p "$1.reg"
+			for f in systems departments staff residents cases overtime; do
+				if [ -f "$2/$f.jsonl" ]; then ln -s "$2/$f.jsonl" "$1.reg/$f.jsonl"; fi
+			done
+			"$MAMORI" init "$1" --name bench-watch >/dev/null
+			"$MAMORI" import "$1" "$1.reg" --quiet
+			printf '%s' "$2" >"$1/.imported"
+		fi
+	}
+	winst "$OUT/watch-instance" "$DATA"
+	# shellcheck disable=SC2086
+	$TIMEV -v $PIN "$MAMORI" audit "$OUT/watch-instance" --events "$DATA/access.jsonl" --json \
+		>"$OUT/watch_mamori.jsonl" 2>"$OUT/watch_mamori.time" ||
+		{ tail -20 "$OUT/watch_mamori.time"; exit 1; }
+	# shellcheck disable=SC2086
+	$TIMEV -v $PIN node bench/peers/duckdb_audit.js --data "$DATA" --out "$OUT/watch_duckdb.tsv" \
+		--threads 1 --memory-limit "$DUCKDB_MEM" >"$OUT/watch_duckdb.res" 2>"$OUT/watch_duckdb.time" ||
+		{ tail -20 "$OUT/watch_duckdb.time"; exit 1; }
+	cat "$OUT/watch_duckdb.res"
+	WAGREE=same
+	node bench/peers/duckdb_compare.js --mamori "$OUT/watch_mamori.jsonl" \
+		--duckdb "$OUT/watch_duckdb.tsv" >"$OUT/watch_compare.txt" || WAGREE=DIFFER
+	cat "$OUT/watch_compare.txt"
+	# The plain "same-department case" rule against the labels (not timed).
+	if [ -f "$DATA/labels.jsonl" ]; then
+		node bench/peers/duckdb_audit.js --data "$DATA" --out "$OUT/watch_duckdb_lab.tsv" \
+			--threads 1 --memory-limit "$DUCKDB_MEM" --labels "$DATA/labels.jsonl" |
+			grep same_department_rule | tee "$OUT/watch_samedept.txt"
+	fi
+	# Non-default thresholds: set in the policy file, and given to DuckDB.
+	SDATA=$ROOT/build/bench-data/S
+	if [ ! -f "$SDATA/access.jsonl" ]; then
+		"$MAMORI" gen --scale S --seed "$SEED" --out "$SDATA" >/dev/null
+	fi
+	winst "$OUT/watch-instance-s" "$SDATA"
+	cp "$OUT/watch-instance-s/policy.yaml" "$OUT/watch-policy.orig"
+	awk 'BEGIN { done = 0 } { print } /^version: 1$/ && !done {
+		print "watch:"; print "  office_open: \"09:00\""; print "  training_valid_days: 200";
+		print "  case_grace: 3d"; print "  export_floor: 1"; print "  export_factor: 1.5";
+		print "  print_floor: 1"; print "  print_factor: 1.5"; print "  search_floor: 1";
+		print "  search_factor: 1.5"; print "  min_peers: 2"; done = 1 }' \
+		"$OUT/watch-policy.orig" >"$OUT/watch-instance-s/policy.yaml"
+	"$MAMORI" audit "$OUT/watch-instance-s" --events "$SDATA/access.jsonl" --json \
+		>"$OUT/watch_mamori_s.jsonl" 2>"$OUT/watch_mamori_s.err" || WAGREE=DIFFER
+	cp "$OUT/watch-policy.orig" "$OUT/watch-instance-s/policy.yaml"
+	node bench/peers/duckdb_audit.js --data "$SDATA" --out "$OUT/watch_duckdb_s.tsv" \
+		--thresholds '{"office_open":32400,"training_valid_days":200,"case_grace":259200,"export_floor":1,"export_factor":1.5,"print_floor":1,"print_factor":1.5,"search_floor":1,"search_factor":1.5,"min_peers":2}' \
+		>/dev/null
+	node bench/peers/duckdb_compare.js --mamori "$OUT/watch_mamori_s.jsonl" \
+		--duckdb "$OUT/watch_duckdb_s.tsv" >"$OUT/watch_compare_s.txt" || WAGREE=DIFFER
+	cat "$OUT/watch_compare_s.txt"
+	WATCH_SUMMARY=$(node - "$OUT" "$WAGREE" <<'EOF'
+const fs = require('fs');
+const [out, agree] = process.argv.slice(2);
+const tv = (f) => {
+  const t = fs.readFileSync(`${out}/${f}`, 'utf8');
+  const el = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(t);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(t);
+  const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(t)[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(t)[1]);
+  return { s: Number(el[1] || 0) * 3600 + Number(el[2]) * 60 + Number(el[3]), mb: Number(rss[1]) / 1024, cpu };
+};
+const n = Number(/events=(\d+)/.exec(fs.readFileSync(`${out}/watch_duckdb.res`, 'utf8'))[1]);
+const m = tv('watch_mamori.time'), d = tv('watch_duckdb.time');
+const f = (x) => Math.round(x).toLocaleString('en-US');
+const sd = fs.existsSync(`${out}/watch_samedept.txt`) ? fs.readFileSync(`${out}/watch_samedept.txt`, 'utf8').trim() : '';
+console.log([
+  `watch audit of ${n.toLocaleString('en-US')} events, one core, loading included:`,
+  '| engine | rules | wall s | events/s (wall) | CPU s (user+sys) | events per CPU s | peak memory (MB) |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  `| mamori audit --events | 13 | ${m.s.toFixed(1)} | ${f(n / m.s)} | ${m.cpu.toFixed(1)} | ${f(n / m.cpu)} | ${f(m.mb)} |`,
+  `| DuckDB (SQL, 1 thread) | 8 | ${d.s.toFixed(1)} | ${f(n / d.s)} | ${d.cpu.toFixed(1)} | ${f(n / d.cpu)} | ${f(d.mb)} |`,
+  `mamori / DuckDB throughput: ${(d.s / m.s).toFixed(2)}x wall, ${(d.cpu / m.cpu).toFixed(2)}x CPU (goal >= 10x); mamori memory / DuckDB: ${(m.mb / d.mb).toFixed(3)} (goal <= 0.25)`,
+  `flagged events on the 8 shared rules (defaults, and non-default thresholds at S): ${agree}`,
+  sd,
+].join('\n'));
+EOF
+)
+	echo "$WATCH_SUMMARY"
+	if [ "$WATCH_ONLY" = 1 ]; then
+		[ "$WAGREE" = same ] || exit 1
+		exit 0
+	fi
 fi
 
 step "requests: first $N access events of $DATA"
@@ -171,6 +300,12 @@ if [ "$HTTP" = 1 ]; then
 	SEARCH=$(grep '^max_sustainable' "$OUT/http_search.txt" || true)
 fi
 
+if [ "$LEDGER" = 1 ]; then
+	step "ledger benchmarks (bench/ledger.sh $LEDGER_ARGS; log in $OUT/ledger.log)"
+	# shellcheck disable=SC2086
+	sh bench/ledger.sh $LEDGER_ARGS >"$OUT/ledger.log" 2>&1 || { tail -30 "$OUT/ledger.log"; exit 1; }
+fi
+
 step "summary"
 node - "$OUT" "$N" "$AGREE" "$FIXED" "$SEARCH" <<'EOF'
 const fs = require('fs');
@@ -193,3 +328,9 @@ console.log(`agreement: ${agree}`);
 if (fixed) console.log(`HTTP fixed rate: ${fixed}`);
 if (search) console.log(`HTTP highest sustainable: ${search}`);
 EOF
+if [ "$LEDGER" = 1 ]; then
+	echo
+	echo "Ledger (bench/ledger.sh $LEDGER_ARGS):"
+	cat "$OUT/ledger/summary.md"
+fi
+[ -z "$WATCH_SUMMARY" ] || printf '\n%s\n' "$WATCH_SUMMARY"

@@ -1,10 +1,15 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages mamori builds and tests with are
 # installed. As root, installs what is missing with apt-get; otherwise
-# prints the exact apt-get line to run and fails.
+# prints the exact apt-get line to run and fails. chromium renders the
+# ISMS reports to PDF (print-to-PDF) and runs the console's browser tests;
+# poppler-utils (pdftotext) lets the tests read the PDFs back;
+# fonts-noto-cjk gives the reports and the console their Japanese glyphs;
+# nodejs and npm run the console's browser tests (playwright-core drives chromium).
 set -eu
 PKGS="build-essential pkg-config libsqlite3-dev libsodium-dev libmicrohttpd-dev
-libjansson-dev libyaml-dev libcmocka-dev libqrencode-dev clang curl ca-certificates"
+libjansson-dev libyaml-dev libcmocka-dev libqrencode-dev clang curl ca-certificates
+chromium poppler-utils fonts-noto-cjk nodejs"
 [ "${1:-}" = install ] || [ "${1:-}" = check ] || { echo "usage: deps.sh check|install" >&2; exit 2; }
 
 missing=""
@@ -15,6 +20,10 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
+# npm is its own Debian package, but a nodejs from elsewhere (NodeSource)
+# carries its own npm and conflicts with Debian's: ask for the package only
+# when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then

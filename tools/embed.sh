@@ -4,6 +4,8 @@
 #                    for one FILE, SYMBOL = embedded_<basename without extension>
 #   MODE migrations: OUT gets  const struct store_migration store_migrations[]
 #                    from files named NNN_name.sql, in order.
+#   MODE assets:     OUT gets  const struct embedded_asset embedded_assets[]
+#                    (name = basename, bytes, length) for the console's files.
 # Uses only od and sed, so a fresh machine needs nothing extra.
 set -eu
 mode=$1; out=$2; shift 2
@@ -41,6 +43,24 @@ bytes() { od -An -v -tx1 "$1" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; }
 		done
 		echo "};"
 		echo "const size_t store_migrations_count = $i;"
+		;;
+	assets)
+		echo '#include "api/assets.h"'
+		i=0
+		for f in "$@"; do
+			echo "static const unsigned char a$i[] = {"
+			bytes "$f"
+			echo "0x00};"
+			i=$((i + 1))
+		done
+		echo "const struct embedded_asset embedded_assets[] = {"
+		i=0
+		for f in "$@"; do
+			echo "	{\"$(basename "$f")\", a$i, sizeof(a$i) - 1},"
+			i=$((i + 1))
+		done
+		echo "};"
+		echo "const size_t embedded_assets_count = $i;"
 		;;
 	*) echo "embed.sh: unknown mode $mode" >&2; exit 2 ;;
 	esac

@@ -22,6 +22,13 @@ struct api_opts {
 	 * set, e.g. behind a TLS-terminating proxy on another host.
 	 */
 	bool allow_remote_http;
+	/*
+	 * HTTPS with this certificate and key (PEM files; the key of mode
+	 * 0600 or stricter). Both or neither. With TLS any address may be
+	 * used. ERR_UNSUPPORTED if libmicrohttpd was built without TLS.
+	 */
+	const char *tls_cert;
+	const char *tls_key;
 	/* If not NULL, written with the port actually bound (for port 0). */
 	void (*on_ready)(uint16_t port, void *arg);
 	void *on_ready_arg;
@@ -38,7 +45,13 @@ struct api_opts {
  * the previous mask is restored before returning. Returns 0 after a clean
  * stop; ERR_INVALID for an unparsable listen address, ERR_FORBIDDEN for a
  * non-loopback address without allow_remote_http, ERR_IO if the address
- * cannot be bound. The reason is logged (base/log.h).
+ * cannot be bound. With tls_cert/tls_key: "https://" in that line, a
+ * non-loopback address allowed, ERR_UNSUPPORTED if libmicrohttpd has no
+ * TLS, ERR_FORBIDDEN for a key file that group or others may read,
+ * ERR_INVALID for missing, unreadable or non-PEM files. When the
+ * instance has no console user, a one-time link for the first
+ * administrator follows the "listening on" line (docs/console-auth.md).
+ * The reason is logged (base/log.h).
  */
 MM_WUR int api_serve(struct instance *in, const struct api_opts *o);
 

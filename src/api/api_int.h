@@ -44,6 +44,7 @@ struct api_server {
 	pthread_mutex_t pool_lock;
 	struct store **pool; /* idle store connections, one per busy worker at most */
 	size_t npool, cap;
+	bool tls; /* serving HTTPS: session cookies are marked Secure */
 };
 
 /* What a route takes as its body. */
@@ -84,6 +85,38 @@ struct api_route_table {
 /* The route tables of each area, joined by server.c. */
 extern const struct api_route_table api_routes_core;
 extern const struct api_route_table api_routes_ledger;
+extern const struct api_route_table api_routes_console;
+extern const struct api_route_table api_routes_auth;
+/* ISMS people workflows (routes_isms_people.c): before the generic ISMS table. */
+extern const struct api_route_table api_routes_isms_people;
+/* The ISMS cycle: incidents, audits, evaluation, continuity, reports. */
+extern const struct api_route_table api_routes_isms_cycle;
+
+/*
+ * The console's session cookie (routes_auth.c, docs/console-auth.md): the
+ * actor of a fully signed-in session ("user:<login>"). method decides
+ * whether the X-CSRF-Token header must match the session's token (any
+ * method but GET, HEAD and OPTIONS). 0, ERR_UNAUTHORIZED without such a
+ * session, ERR_FORBIDDEN for a missing or wrong CSRF token, or another
+ * error. Thread-safe.
+ */
+MM_WUR int auth_session_actor(struct api_server *s, struct MHD_Connection *conn,
+			      const char *method, const char *cookie, struct actor *out);
+/* Called once listening: loads keys/mfa.key and, if no console user
+ * exists, prints a one-time link for the first administrator on stdout. */
+void auth_serve_ready(struct api_server *s, const char *host, uint16_t port);
+/*
+ * Read a TLS certificate and key (PEM files) for HTTPS. The key file must
+ * not be readable or writable by group or others (ERR_FORBIDDEN); the
+ * problem is logged with the file's name. The caller frees both with
+ * api_tls_free (which wipes the key).
+ */
+MM_WUR int api_tls_load(const char *cert_path, const char *key_path, char **cert, char **key);
+void api_tls_free(char *cert, char *key);
+extern const struct api_route_table api_routes_watch;
+
+/* Every route table the server answers, in the order they are searched. */
+const struct api_route_table *const *api_route_tables(size_t *n);
 
 struct api_req {
 	const struct api_route *route;

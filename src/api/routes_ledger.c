@@ -12,6 +12,7 @@
 #include "base/fileio.h"
 #include "base/i18n.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "api/api.h"
 #include "api/api_int.h"
 #include "instance/instance.h"
@@ -428,6 +429,121 @@ out:
 	return r;
 }
 
+/* ---- verification on demand (the console's "verify now") ---- */
+
+/* One verification at a time: it reads the whole ledger. */
+static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The last result, kept in DIR/ledger-verified.json for GET. */
+#define VERIFIED_FILE "ledger-verified.json"
+
+static int verify_result_json(const struct ledger_verify_report *v, int r, const char *actor,
+			      struct buf *b)
+{
+	char root[65], now[TS_TEXT_MAX];
+	int e;
+
+	ts_format_jst(ts_now(), now);
+	if ((e = buf_printf(b, "{\"ok\":%s,\"at\":\"%s\",\"by\":", r == 0 ? "true" : "false",
+			    now)) < 0 ||
+	    (e = buf_json_str(b, actor, strlen(actor))) < 0 ||
+	    (e = buf_printf(b,
+			    ",\"entries\":%" PRIu64 ",\"hashes\":%" PRIu64
+			    ",\"checkpoints\":%" PRIu64 ",\"segments\":%" PRIu64
+			    ",\"sealed_only\":%" PRIu64,
+			    v->entries, v->hashes, v->checkpoints, v->segments, v->sealed_only)) < 0)
+		return e;
+	if (r == 0) {
+		sodium_bin2hex(root, sizeof(root), v->root, sizeof(v->root));
+		return buf_printf(b, ",\"root\":\"%s\"}", root);
+	}
+	if ((e = buf_printf(b, ",\"entry\":%" PRId64 ",\"file\":", v->entry)) < 0 ||
+	    (e = buf_json_str(b, v->file, strnlen(v->file, sizeof(v->file)))) < 0 ||
+	    (e = buf_printf(b, ",\"offset\":%" PRIu64 ",\"message\":", v->offset)) < 0 ||
+	    (e = buf_json_str(b, v->msg, strnlen(v->msg, sizeof(v->msg)))) < 0)
+		return e;
+	return buf_putc(b, '}');
+}
+
+/*
+ * POST /v1/ledger/verify: run the whole verification (as `mamori verify`)
+ * now. The result is the answer (200 whether the ledger agrees or not:
+ * "ok" says which), is kept for GET /v1/ledger/verify, and is itself
+ * recorded in the ledger (kind "ledger_verify").
+ */
+static int h_ledger_verify_run(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	struct ledger_verify_report *v = NULL;
+	struct buf path, pub, keep;
+	uint8_t pk[32];
+	int r, vr;
+
+	if (pthread_mutex_trylock(&verify_lock) != 0)
+		return api_reply_problem(rep, ERR_BUSY, "%s",
+					 T("検証は実行中です。終わってから結果を見てください",
+					   "a verification is already running; see its result when it ends"));
+	buf_init(&path, 4096);
+	buf_init(&pub, 4096);
+	buf_init(&keep, 64 * 1024);
+	v = xcalloc(1, sizeof(*v));
+	if ((r = instance_path(s->in, "keys/signing.pub", &pub)) < 0 ||
+	    (r = ledger_read_public_key(pub.data, pk)) < 0 ||
+	    (r = instance_path(s->in, "ledger", &path)) < 0)
+		goto out;
+	vr = ledger_verify(path.data, pk, v);
+	if (vr < 0 && vr != ERR_CORRUPT && vr != ERR_NOT_FOUND) {
+		r = vr;
+		goto out;
+	}
+	if ((r = verify_result_json(v, vr, rq->actor.name, &keep)) < 0)
+		goto out;
+	{
+		struct audit_rec rec = {"ledger_verify", TS_NONE, rq->actor.name, keep.data, keep.len};
+		if ((r = ledger_append(instance_ledger(s->in), &rec, NULL)) < 0)
+			goto out;
+	}
+	buf_reset(&path);
+	if ((r = instance_path(s->in, VERIFIED_FILE, &path)) < 0 ||
+	    (r = file_write_atomic(path.data, keep.data, keep.len, 0600)) < 0)
+		goto out;
+	if ((r = buf_append(&rep->body, keep.data, keep.len)) < 0)
+		goto out;
+	rep->status = 200;
+out:
+	pthread_mutex_unlock(&verify_lock);
+	free(v);
+	buf_release(&path);
+	buf_release(&pub);
+	buf_release(&keep);
+	return r;
+}
+
+/* GET /v1/ledger/verify: the last verification made through the API. */
+static int h_ledger_verify_last(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	struct buf path;
+	int r;
+
+	(void)rq;
+	buf_init(&path, 4096);
+	if ((r = instance_path(s->in, VERIFIED_FILE, &path)) < 0)
+		goto out;
+	r = file_read_all(path.data, 64 * 1024, &rep->body);
+	if (r == ERR_NOT_FOUND) {
+		buf_reset(&rep->body);
+		r = api_reply_problem(rep, ERR_NOT_FOUND, "%s",
+				      T("台帳はまだ API から検証されていません",
+					"the ledger has not been verified through the API yet"));
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	rep->status = 200;
+out:
+	buf_release(&path);
+	return r;
+}
+
 /* Who may read the ledger's entries (who accessed whom) and the inclusion
  * proofs: the security office, the CISO, CSIRT, auditors, and the business
  * systems that verify their own records. The checkpoint and consistency
@@ -446,6 +562,11 @@ static const struct api_route routes[] = {
     {"POST", "/v1/ledger/cosignature", h_ledger_cosignature, ROLE_WITNESS | ROLE_ADMIN,
      API_BODY_TEXT},
     {"GET", "/v1/disclosure/{}", h_disclosure, ROLES_DISCLOSE, API_BODY_NONE},
+    /* Verification on demand: the auditors' and the security office's. */
+    {"POST", "/v1/ledger/verify", h_ledger_verify_run,
+     ROLE_ADMIN | ROLE_CISO | ROLE_CSIRT | ROLE_AUDITOR, API_BODY_NONE},
+    {"GET", "/v1/ledger/verify", h_ledger_verify_last,
+     ROLE_ADMIN | ROLE_CISO | ROLE_CSIRT | ROLE_AUDITOR, API_BODY_NONE},
 };
 
 const struct api_route_table api_routes_ledger = {routes, ARRAY_SIZE(routes)};

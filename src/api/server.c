@@ -38,6 +38,8 @@
 #include "base/log.h"
 #include "api/api.h"
 #include "api/api_int.h"
+#include "api/routes_isms.h"
+#include "api/users.h"
 #include "instance/instance.h"
 #include "registry/registry.h"
 #include "ledger/disclose.h"
@@ -47,6 +49,8 @@
 #include "ledger/verify.h"
 #include "store/store.h"
 #include "watch/ingest.h"
+#include "watch/thresholds.h"
+#include "watch/alerts.h"
 
 #include <sodium.h>
 
@@ -63,7 +67,20 @@
 static const struct api_route_table *const route_tables[] = {
     &api_routes_core,
     &api_routes_ledger,
+    &api_routes_watch,
+    &api_routes_console,
+    &api_routes_auth,
+    &api_routes_isms_people, /* before the generic ISMS routes: literal paths first */
+    &api_routes_isms_cycle,
+    &api_routes_isms,
+    &api_routes_isms_plan,
 };
+
+const struct api_route_table *const *api_route_tables(size_t *n)
+{
+	*n = ARRAY_SIZE(route_tables);
+	return route_tables;
+}
 
 /* ---- small helpers ---- */
 
@@ -513,9 +530,25 @@ static bool route_match(const struct api_route *rt, const char *url, struct api_
 	return true;
 }
 
+/* The number of "{}" segments of a route's path. */
+static unsigned route_params(const struct api_route *rt)
+{
+	unsigned n = 0;
+	for (const char *p = rt->path; (p = strstr(p, "{}")); p += 2)
+		n++;
+	return n;
+}
+
+/*
+ * The route for method and url. When several match (GET /v1/isms/{}/{}
+ * and GET /v1/isms/risks/heatmap), the one with the fewest "{}" segments
+ * wins, whatever the order of the tables; among equals, the first.
+ */
 static const struct api_route *route_find(const char *method, const char *url,
 					  struct api_req *rq, bool *path_known)
 {
+	const struct api_route *best = NULL;
+
 	*path_known = false;
 	for (size_t t = 0; t < ARRAY_SIZE(route_tables); t++) {
 		const struct api_route_table *tb = route_tables[t];
@@ -524,11 +557,13 @@ static const struct api_route *route_find(const char *method, const char *url,
 				continue;
 			*path_known = true;
 			if (!strcmp(tb->routes[i].method, method) &&
-			    route_match(&tb->routes[i], url, rq))
-				return &tb->routes[i];
+			    (!best || route_params(&tb->routes[i]) < route_params(best)))
+				best = &tb->routes[i];
 		}
 	}
-	return NULL;
+	if (best && !route_match(best, url, rq))
+		return NULL;
+	return best;
 }
 
 static void route_allow(const char *url, char *out, size_t cap)
@@ -550,16 +585,49 @@ static void route_allow(const char *url, char *out, size_t cap)
 	}
 }
 
-/* Check the API key of a request; on success rq->actor is its actor. */
+/*
+ * A console session (cookie mamori_session, docs/console-auth.md): the
+ * same actor as a key would give, so every route's role check applies.
+ * A request that changes something must carry the session's CSRF token.
+ */
+static enum MHD_Result check_session(struct api_server *s, struct MHD_Connection *c,
+				     struct api_req *rq, const char *cookie, bool *ok)
+{
+	int r = auth_session_actor(s, c, rq->method, cookie, &rq->actor);
+
+	if (r == ERR_FORBIDDEN)
+		return send_problem(
+		    c, rq, ERR_FORBIDDEN, NULL, NULL, "%s",
+		    T("変更の要求には X-CSRF-Token ヘッダーにセッションの CSRF トークンを付けてください",
+		      "a request that changes something must carry the session's CSRF token in an "
+		      "X-CSRF-Token header"));
+	if (r == ERR_UNAUTHORIZED)
+		return send_problem(c, rq, ERR_UNAUTHORIZED, NULL, NULL, "%s",
+				    T("サインインしていないか、セッションの期限が切れています",
+				      "not signed in, or the session has expired"));
+	if (r < 0) {
+		log_error("session check: %s", err_msg(r));
+		return send_problem(c, rq, r == ERR_BUSY ? ERR_BUSY : ERR_INTERNAL, NULL, NULL,
+				    "%s", err_msg(r == ERR_BUSY ? ERR_BUSY : ERR_INTERNAL));
+	}
+	*ok = true;
+	return MHD_YES;
+}
+
+/* Check the API key (or else the console session) of a request; on
+ * success rq->actor is its actor. */
 static enum MHD_Result check_auth(struct api_server *s, struct MHD_Connection *c,
 				  struct api_req *rq, bool *ok)
 {
 	const char *h =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, AUTH_COOKIE);
 	struct store *st = NULL;
 	int r;
 
 	*ok = false;
+	if ((!h || !*h) && cookie)
+		return check_session(s, c, rq, cookie, ok);
 	if (!h || !*h)
 		return send_problem(
 		    c, rq, ERR_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -940,24 +1008,43 @@ int api_serve(struct instance *in, const struct api_opts *o)
 	const struct instance_config *cfg = instance_config(in);
 	struct api_server s = {0};
 	struct MHD_Daemon *d = NULL;
+	struct watch_stream *ws = NULL;
 	sigset_t set, old;
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *listen_at = o && o->listen ? o->listen : cfg->listen;
 	unsigned threads = o && o->threads ? o->threads : cfg->threads;
 	uint16_t port = 0, bound = 0;
 	int fd = -1, lock_fd = -1, r, sig;
+	bool tls = o && (o->tls_cert || o->tls_key);
+	char *tls_cert = NULL, *tls_key = NULL;
+	struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
 
 	if (!instance_engine(in) || !instance_ledger(in))
 		return ERR_INVALID;
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		log_error("%s", T("この libmicrohttpd は TLS なしでビルドされています。--tls-cert / "
+				  "--tls-key は使えません",
+				  "this libmicrohttpd was built without TLS; --tls-cert and "
+				  "--tls-key cannot be used"));
+		return ERR_UNSUPPORTED;
+	}
+	if (tls) {
+		if ((r = api_tls_load(o->tls_cert, o->tls_key, &tls_cert, &tls_key)) < 0)
+			return r == ERR_FORBIDDEN || r == ERR_INVALID ? r : ERR_INVALID;
+		tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert};
+		tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key};
+		tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	}
 	if ((r = api_listen_parse(listen_at, host, sizeof(host), &port)) < 0) {
 		log_error(T("待ち受けアドレス '%s' が不正です（HOST:PORT、HOST は数値の IP "
 			    "アドレスか localhost）",
 			    "bad listen address '%s' (HOST:PORT, HOST a numeric IP address or "
 			    "localhost)"),
 			  listen_at);
+		api_tls_free(tls_cert, tls_key);
 		return ERR_INVALID;
 	}
-	if (!api_host_is_loopback(host) && !(o && o->allow_remote_http)) {
+	if (!api_host_is_loopback(host) && !(o && o->allow_remote_http) && !tls) {
 		log_error(
 		    T("%s はループバック以外のアドレスです。mamori serve は TLS を持たない平文の "
 		      "HTTP なので、"
@@ -967,6 +1054,7 @@ int api_serve(struct instance *in, const struct api_opts *o)
 		      "so API keys and decisions could be read on the network; use "
 		      "--allow-remote-http only behind a TLS-terminating reverse proxy"),
 		    listen_at);
+		api_tls_free(tls_cert, tls_key);
 		return ERR_FORBIDDEN;
 	}
 	/* Other commands may write the ledger while the server runs, but two
@@ -977,6 +1065,7 @@ int api_serve(struct instance *in, const struct api_opts *o)
 		buf_init(&lp, 4096);
 		if (instance_path(in, "serve.lock", &lp) < 0) {
 			buf_release(&lp);
+			api_tls_free(tls_cert, tls_key);
 			return ERR_TOO_LARGE;
 		}
 		lock_fd = open(lp.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -989,6 +1078,7 @@ int api_serve(struct instance *in, const struct api_opts *o)
 			if (lock_fd >= 0)
 				close(lock_fd);
 			buf_release(&lp);
+			api_tls_free(tls_cert, tls_key);
 			return busy ? ERR_BUSY : ERR_IO;
 		}
 		buf_release(&lp);
@@ -1002,6 +1092,7 @@ int api_serve(struct instance *in, const struct api_opts *o)
 	s.timeout_sec = cfg->timeout_sec;
 	s.cap = (size_t)threads * 2;
 	s.pool = xcalloc(s.cap, sizeof(*s.pool));
+	s.tls = tls;
 	pthread_mutex_init(&s.pool_lock, NULL);
 
 	/* Block the signals before the worker threads exist so that they
@@ -1014,11 +1105,14 @@ int api_serve(struct instance *in, const struct api_opts *o)
 
 	if ((r = listen_socket(host, port, &fd, &bound)) < 0)
 		goto out;
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0,
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+				 (tls ? MHD_USE_TLS : 0),
+			     0,
 			     NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 			     NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
 			     threads, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_sec,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s, MHD_OPTION_END);
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s, MHD_OPTION_ARRAY,
+			     tls_opts, MHD_OPTION_END);
 	if (!d) {
 		log_error("%s", T("HTTP サーバーを開始できません", "cannot start the HTTP server"));
 		close(fd);
@@ -1026,13 +1120,42 @@ int api_serve(struct instance *in, const struct api_opts *o)
 		goto out;
 	}
 	if (strchr(host, ':'))
-		printf("listening on http://[%s]:%u\n", host, (unsigned)bound);
+		printf("listening on %s://[%s]:%u\n", tls ? "https" : "http", host, (unsigned)bound);
 	else
-		printf("listening on http://%s:%u\n", host, (unsigned)bound);
+		printf("listening on %s://%s:%u\n", tls ? "https" : "http", host, (unsigned)bound);
 	fflush(stdout);
+	auth_serve_ready(&s, host, bound);
 	log_info(T("%u スレッドで待ち受け中: %s:%u（本文の上限 %zu バイト、タイムアウト %u 秒）",
 		   "serving with %u threads on %s:%u (body limit %zu bytes, timeout %u s)"),
 		 threads, host, (unsigned)bound, s.max_body, s.timeout_sec);
+	/* The watcher follows the ledger and raises alerts while the server
+	 * runs (src/watch/stream.c); it keeps its own position in the store.
+	 * MAMORI_WATCH=off leaves it out (docs/watch.md, "Streaming"): for a
+	 * node whose alerts another node raises, or a test that counts the
+	 * ledger's records exactly. */
+	if (!getenv("MAMORI_WATCH") || strcmp(getenv("MAMORI_WATCH"), "off") != 0) {
+		struct watch_stream_opts wo = {0};
+		struct watch_thresholds th;
+		struct diag td;
+		struct buf db;
+		buf_init(&db, 4096);
+		diag_init(&td, 20);
+		/* The engine loaded the same file a moment ago, so it parses. */
+		if (instance_watch_thresholds(in, &th, &td) == 0)
+			wo.thresholds = &th;
+		else
+			log_warn("%s", T("ポリシーファイルの watch: を読めません。既定のしきい値で監視します",
+					 "cannot read the policy file's watch: section; watching with the default thresholds"));
+		diag_release(&td);
+		wo.ledger = instance_ledger(in);
+		wo.actor = "system:watch";
+		if (instance_path(in, cfg->database, &db) == 0) {
+			wo.db_path = db.data;
+			if (watch_stream_start(&wo, &ws) < 0)
+				log_error("%s", T("監視スレッドを開始できません", "cannot start the watcher thread"));
+		}
+		buf_release(&db);
+	}
 	if (o && o->on_ready)
 		o->on_ready(bound, o->on_ready_arg);
 
@@ -1051,11 +1174,13 @@ int api_serve(struct instance *in, const struct api_opts *o)
 	MHD_stop_daemon(d);
 	r = 0;
 out:
+	watch_stream_stop(ws);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (size_t i = 0; i < s.npool; i++)
 		store_close(s.pool[i]);
 	free(s.pool);
 	pthread_mutex_destroy(&s.pool_lock);
 	close(lock_fd); /* releases serve.lock */
+	api_tls_free(tls_cert, tls_key);
 	return r;
 }

@@ -34,7 +34,11 @@
 	X(SCHEMA, "schema", -18, 500, "database schema is newer than this program",             \
 	  "データベースのスキーマがこのプログラムより新しいです")                      \
 	X(USAGE, "usage", -19, 2, "wrong command usage", "コマンドの使い方が誤っています")       \
-	X(INTERNAL, "internal", -20, 500, "internal error", "内部エラー")
+	X(INTERNAL, "internal", -20, 500, "internal error", "内部エラー")                        \
+	X(CONFLICT, "conflict", -21, 409, "conflicts with the current state of the record",    \
+	  "レコードの現在の状態と競合しています(他の変更があります)")                \
+	X(ARCHIVED, "archived", -22, 410, "archived, and the archive is not reachable",         \
+	  "保管先に移されており、保管先に到達できません")
 
 enum err {
 #define ERR_ENUM(name, str, val, http, en, ja) ERR_##name = (val),

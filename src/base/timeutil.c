@@ -378,7 +378,11 @@ static void hol_build(struct hol_year *h, int y)
 
 bool jp_holiday(int32_t days, const char **name)
 {
-	struct hol_year h;
+	/* The audit asks about every event's day, millions of times for
+	 * days of the same few years: each thread keeps the last year it
+	 * built (a few KiB), so the table is built once per year and thread. */
+	static _Thread_local struct hol_year h;
+	static _Thread_local int built = -1;
 	int y, m, d;
 
 	if (name != NULL)
@@ -386,7 +390,10 @@ bool jp_holiday(int32_t days, const char **name)
 	civil_from_days(days, &y, &m, &d);
 	if (y < HOL_YEAR_MIN || y > HOL_YEAR_MAX)
 		return false;
-	hol_build(&h, y);
+	if (built != y) {
+		hol_build(&h, y);
+		built = y;
+	}
 	if (h.name[days - h.jan1] == NULL)
 		return false;
 	if (name != NULL)

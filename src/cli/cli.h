@@ -24,11 +24,27 @@ int cmd_decide(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_disclose(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+/* The ISMS records and the plan workflows (cmd_isms.c). */
+int cmd_isms(int argc, char **argv);
+
+/* The ISMS people workflows (cmd_isms_people.c), one function under the
+ * names soa, training, notices and contracts: argv[0] is that name. */
+int cmd_isms_people(int argc, char **argv);
+/* True if KIND VERB ("soa seed", "notices remind", ...) is one of those
+ * workflows: `mamori isms DIR KIND VERB ...` may hand it to
+ * cmd_isms_people with argv {KIND, DIR, VERB, ...}. */
+bool cmd_isms_people_handles(const char *kind, const char *verb);
+/* incident, checklists, escalations, indicators, bcp, report (cmd_isms_cycle.c). */
+int cmd_isms_cycle(int argc, char **argv);
 
 /* Print an error line "mamori: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) MM_PRINTF(1, 2);

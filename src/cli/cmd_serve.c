@@ -1,6 +1,7 @@
 /*
  * cmd_serve.c - `mamori serve DIR [--listen HOST:PORT] [--threads N]
- *               [--allow-remote-http]`: the HTTP API (docs/api.md).
+ *               [--allow-remote-http] [--tls-cert FILE --tls-key FILE]`:
+ *               the HTTP API (docs/api.md, docs/console-auth.md).
  */
 #include <signal.h>
 
@@ -16,6 +17,7 @@ static void serve_usage(FILE *f)
 	fprintf(
 	    f, "%s",
 	    T("使い方: mamori serve DIR [--listen HOST:PORT] [--threads N] [--allow-remote-http]\n"
+	      "                         [--tls-cert FILE --tls-key FILE]\n"
 	      "  インスタンス DIR の HTTP API（/v1/...、docs/api.md）を提供します。\n"
 	      "  SIGHUP でポリシーと登録情報を再読み込みし、SIGINT / SIGTERM で停止します。\n"
 	      "  監査台帳の署名付きチェックポイントを定期的に（mamori.conf の\n"
@@ -25,8 +27,13 @@ static void serve_usage(FILE *f)
 	      "  --threads N          ワーカースレッド数（1-256、既定は mamori.conf）\n"
 	      "  --allow-remote-http  ループバック以外での待ち受けを許可する。\n"
 	      "                       TLS はないので、TLS 終端のプロキシの背後でのみ使うこと\n"
+	      "  --tls-cert FILE      HTTPS で提供する（PEM の証明書）。--tls-key と一緒に使い、\n"
+	      "  --tls-key FILE       秘密鍵（PEM、モード 0600 以下）。TLS ならループバック以外\n"
+	      "                       でも待ち受けできます\n"
+	      "  コンソールの利用者がいなければ、最初の管理者を作る 1 回限りのリンクを表示します\n"
 	      "終了コード: 0 正常停止、1 失敗、2 使い方または待ち受けアドレスの誤り\n",
 	      "usage: mamori serve DIR [--listen HOST:PORT] [--threads N] [--allow-remote-http]\n"
+	      "                        [--tls-cert FILE --tls-key FILE]\n"
 	      "  Serves the HTTP API (/v1/..., docs/api.md) of instance DIR.\n"
 	      "  SIGHUP reloads policy and registry; SIGINT or SIGTERM stops the server.\n"
 	      "  Signs a ledger checkpoint periodically (checkpoint_entries and\n"
@@ -36,13 +43,20 @@ static void serve_usage(FILE *f)
 	      "  --threads N          worker threads (1-256, default from mamori.conf)\n"
 	      "  --allow-remote-http  allow a non-loopback address. There is no TLS: use it\n"
 	      "                       only behind a TLS-terminating proxy\n"
+	      "  --tls-cert FILE      serve HTTPS with this PEM certificate and the PEM\n"
+	      "  --tls-key FILE       key (mode 0600 or stricter); with TLS any address\n"
+	      "                       may be used\n"
+	      "  With no console user yet, prints a one-time link for the first administrator\n"
 	      "exit status: 0 clean stop, 1 failure, 2 usage error or bad listen address\n"));
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	const char *listen = NULL, *threads = NULL, *remote = NULL, *help = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL;
 	struct cli_opt opts[] = {
+	    {"tls-cert", true, &tls_cert},
+	    {"tls-key", true, &tls_key},
 	    {"listen", true, &listen},
 	    {"threads", true, &threads},
 	    {"allow-remote-http", false, &remote},
@@ -70,6 +84,11 @@ int cmd_serve(int argc, char **argv)
 			    "--threads needs a whole number from 1 to 256"));
 		return EXIT_USAGE;
 	}
+	if ((tls_cert != NULL) != (tls_key != NULL)) {
+		cli_error("%s", T("--tls-cert と --tls-key は両方指定してください",
+				  "give both --tls-cert and --tls-key"));
+		return EXIT_USAGE;
+	}
 	/*
 	 * Block the signals the server waits for before anything else runs,
 	 * so that no thread started while opening the instance can take one
@@ -95,6 +114,8 @@ int cmd_serve(int argc, char **argv)
 	o.listen = listen;
 	o.threads = (unsigned)nthreads;
 	o.allow_remote_http = remote != NULL;
+	o.tls_cert = tls_cert;
+	o.tls_key = tls_key;
 	/* Signed checkpoints every checkpoint_entries records or
 	 * checkpoint_seconds seconds while serving, and one at the end. */
 	if ((r = instance_checkpointer_start(in)) < 0) {

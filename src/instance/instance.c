@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "instance/instance.h"
+#include "watch/thresholds.h"
 #include "instance/instance_int.h"
 #include "ledger/ledger.h"
 #include "ledger/note.h"
@@ -98,6 +99,13 @@ static void config_defaults(struct instance_config *c)
 	c->timeout_sec = 30;
 	c->checkpoint_entries = 10000;
 	c->checkpoint_seconds = 60;
+	c->session_idle = 1800;
+	c->session_max = 43200;
+	c->login_lock_failures = 5;
+	c->login_lock_seconds = 900;
+	c->login_ip_failures = 20;
+	c->login_ip_window = 600;
+	c->segment_entries = LEDGER_SEGMENT_ENTRIES_DEFAULT;
 }
 
 static int conf_set_str(char *dst, size_t cap, const char *v, size_t vlen)
@@ -182,9 +190,30 @@ int instance_config_parse(const char *name, const char *text, size_t len,
 		} else if (KEY("checkpoint_entries")) {
 			if ((r = conf_set_num(v, vlen, 1, 1000000000, &num)) == 0)
 				c->checkpoint_entries = (uint64_t)num;
+		} else if (KEY("segment_entries")) {
+			if ((r = conf_set_num(v, vlen, 1, (int64_t)1 << 40, &num)) == 0)
+				c->segment_entries = (uint64_t)num;
 		} else if (KEY("checkpoint_seconds")) {
 			if ((r = conf_set_num(v, vlen, 1, 86400, &num)) == 0)
 				c->checkpoint_seconds = (unsigned)num;
+		} else if (KEY("session_idle")) {
+			if ((r = conf_set_num(v, vlen, 60, 86400, &num)) == 0)
+				c->session_idle = (unsigned)num;
+		} else if (KEY("session_max")) {
+			if ((r = conf_set_num(v, vlen, 300, 604800, &num)) == 0)
+				c->session_max = (unsigned)num;
+		} else if (KEY("login_lock_failures")) {
+			if ((r = conf_set_num(v, vlen, 1, 100, &num)) == 0)
+				c->login_lock_failures = (unsigned)num;
+		} else if (KEY("login_lock_seconds")) {
+			if ((r = conf_set_num(v, vlen, 1, 86400, &num)) == 0)
+				c->login_lock_seconds = (unsigned)num;
+		} else if (KEY("login_ip_failures")) {
+			if ((r = conf_set_num(v, vlen, 1, 100000, &num)) == 0)
+				c->login_ip_failures = (unsigned)num;
+		} else if (KEY("login_ip_window")) {
+			if ((r = conf_set_num(v, vlen, 1, 86400, &num)) == 0)
+				c->login_ip_window = (unsigned)num;
 		} else if (KEY("timeout")) {
 			if ((r = conf_set_num(v, vlen, 1, 3600, &num)) == 0)
 				c->timeout_sec = (unsigned)num;
@@ -502,7 +531,8 @@ int instance_open(const char *dir, unsigned flags, struct instance **out, struct
 	if ((r = path_join(&path, dir, "ledger")) < 0)
 		goto out;
 	if ((r = ledger_open(path.data, (flags & INSTANCE_WRITE) ? LEDGER_WRITE : LEDGER_READ_ONLY,
-			     &in->ledger)) < 0) {
+			     &in->ledger)) < 0 ||
+	    (r = ledger_set_segment_entries(in->ledger, in->cfg.segment_entries)) < 0) {
 		diag_error(d, path.data, 0, 0, NULL, "%s", err_msg(r));
 		goto out;
 	}
@@ -824,4 +854,22 @@ void instance_checkpointer_stop(struct instance *in)
 	pthread_mutex_unlock(&in->cp_mu);
 	pthread_join(in->cp_thread, NULL);
 	in->cp_running = false;
+}
+
+int instance_watch_thresholds(struct instance *in, struct watch_thresholds *th, struct diag *d)
+{
+	struct buf path;
+	struct policy *p = NULL;
+	int r;
+
+	buf_init(&path, 4096);
+	if ((r = instance_path(in, instance_config(in)->policy, &path)) < 0)
+		goto out;
+	if ((r = policy_load_file(path.data, &p, d)) < 0)
+		goto out;
+	policy_watch_thresholds(p, th);
+out:
+	policy_free(p);
+	buf_release(&path);
+	return r;
 }

@@ -34,6 +34,14 @@ struct instance_config {
 	unsigned timeout_sec;   /* per connection, default 30 */
 	uint64_t checkpoint_entries; /* checkpoint every N records, default 1000 */
 	unsigned checkpoint_seconds; /* or every T seconds, default 60 */
+	/* The console's sign-in (docs/console-auth.md). */
+	unsigned session_idle;	      /* seconds a session may go unused, default 1800 */
+	unsigned session_max;	      /* seconds a session lasts at most, default 43200 */
+	unsigned login_lock_failures; /* failures in a row that lock a login, default 5 */
+	unsigned login_lock_seconds;  /* for this long, default 900 */
+	unsigned login_ip_failures;   /* failed sign-ins per address per window, default 20 */
+	unsigned login_ip_window;     /* that window in seconds, default 600 */
+	uint64_t segment_entries;    /* records per ledger segment file, default 2^20 */
 };
 
 struct instance;
@@ -60,6 +68,15 @@ struct store *instance_store(struct instance *in);
 MM_WUR int instance_store_open(struct instance *in, struct store **out);
 struct ledger *instance_ledger(struct instance *in);
 struct policy_engine *instance_engine(struct instance *in);
+struct watch_thresholds;
+struct diag;
+/*
+ * The thresholds of the watch rules from the instance's policy file (its
+ * watch: section; defaults for what it leaves out). Errors of the file go
+ * to d. Any thread.
+ */
+MM_WUR int instance_watch_thresholds(struct instance *in, struct watch_thresholds *th,
+				     struct diag *d);
 /* Path of a file inside the instance (e.g. "policy.yaml") into out. */
 MM_WUR int instance_path(const struct instance *in, const char *rel, struct buf *out);
 

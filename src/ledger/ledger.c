@@ -1,8 +1,10 @@
 /*
- * ledger.c - the audit record log: DIR/records.log (one canonical JSON
- * record per line), DIR/records.idx (8-byte little-endian offsets) and
+ * ledger.c - the audit record log: segment files DIR/seg/<first>.log (one
+ * canonical JSON record per line) and DIR/seg/<first>.idx (8-byte
+ * little-endian offsets), the Merkle tree's hash files DIR/hash/Lhh, and
  * DIR/LOCK (flock held by whichever process is appending a group, for the
- * length of that append only). See docs/internals/ledger.md.
+ * length of that append only). Sealing and archiving of full segments are
+ * at the end. See docs/internals/ledger.md.
  */
 #include "base/base.h"
 #include "base/buf.h"
@@ -11,13 +13,16 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +34,10 @@
 
 /* A record line holds the body plus a bounded header; this caps reads. */
 #define LEDGER_LINE_MAX (LEDGER_BODY_MAX + 4096)
+/* Segments whose files a handle keeps open for reading at most. */
+#define SEG_FD_CACHE 32
+/* The largest number of records per segment a handle accepts. */
+#define SEG_ENTRIES_MAX ((uint64_t)1 << 40)
 
 /*
  * One caller of ledger_append_many waiting for its records to be written.
@@ -44,10 +53,22 @@ struct append_req {
 	struct append_req *next;
 };
 
+/*
+ * A segment as the readers of a handle know it: its first index and, once
+ * read, descriptors of its files (those of its archive copy when the
+ * segment was archived). The table is sorted by first.
+ */
+struct rseg {
+	uint64_t first;
+	int log_fd; /* -1 until opened */
+	int idx_fd;
+	bool archived; /* the descriptors are of the archive's copy */
+	char *arch_log; /* then the path of that copy's .log (malloc'd) */
+	uint64_t used; /* when last read (for closing the least recent) */
+};
+
 struct ledger {
 	enum ledger_mode mode;
-	int log_fd;
-	int idx_fd;
 	int lock_fd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -62,7 +83,11 @@ struct ledger {
 	 * Only the group leader (leading == true) touches them.
 	 */
 	uint64_t n;
-	uint64_t log_end;
+	uint64_t seg_first; /* first index of the last segment */
+	uint64_t log_end;   /* end of the last segment's .log */
+	int wlog_fd;        /* the last segment's files, read-write */
+	int widx_fd;
+	uint64_t seg_entries; /* records per segment; set before use */
 	/*
 	 * The tree of the first n records, kept by the group leader like n;
 	 * hashes_dirty forces a check of the hash files against the records
@@ -76,6 +101,12 @@ struct ledger {
 	/* Descriptors of the hash files, opened on first use (under fd_mu). */
 	pthread_mutex_t fd_mu;
 	int hash_fd[MERKLE_HEIGHT_MAX];
+	/* The readers' table of segments (under seg_mu). */
+	pthread_mutex_t seg_mu;
+	struct rseg *segs;
+	size_t nsegs, segs_cap;
+	uint64_t clock;
+	unsigned open_segs;
 };
 
 /*
@@ -354,19 +385,696 @@ static int hashes_mark_synced(struct ledger *l, uint64_t n)
 	return write_atomic(dir, "synced", e, 8);
 }
 
-/* The canonical bytes of record i (its line without '\n') into out. */
-static int record_bytes(struct ledger *l, uint64_t i, uint64_t log_size, struct buf *out)
+
+/* ---- paths ---- */
+
+static int dir_path(const struct ledger *l, const char *rel, char *out, size_t cap)
 {
-	uint8_t e[8];
-	uint64_t off;
+	int k = snprintf(out, cap, "%s/%s", l->dir, rel);
+
+	return k < 0 || (size_t)k >= cap ? ERR_INVALID : 0;
+}
+
+/* DIR/seg/<first>.<ext> */
+static int seg_file(const struct ledger *l, uint64_t first, const char *ext, char *out, size_t cap)
+{
+	struct seg_info s = { .first = first };
+
+	return seg_path(l->dir, &s, ext, out, cap);
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* Whether DIR/seg/<first>.idx exists: a segment starting at first (the
+ * successor of a segment that ends there, when that one is not empty). */
+static bool seg_idx_exists(const struct ledger *l, uint64_t first)
+{
+	char p[4096];
+
+	return seg_file(l, first, "idx", p, sizeof(p)) == 0 && path_exists(p);
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return ERR_IO;
+	if (fsync(fd) != 0)
+		r = ERR_IO;
+	close(fd);
+	return r;
+}
+
+static int fsync_seg_dir(const struct ledger *l)
+{
+	char p[4096];
 	int r;
 
-	if ((r = pread_all(l->idx_fd, e, 8, i * 8)) < 0)
+	if ((r = dir_path(l, SEG_DIR, p, sizeof(p))) < 0)
+		return r;
+	return fsync_dir(p);
+}
+
+/* ---- the readers' table of segments ---- */
+
+static void rseg_close(struct ledger *l, struct rseg *s)
+{
+	if (s->log_fd >= 0) {
+		close(s->log_fd);
+		l->open_segs--;
+	}
+	if (s->idx_fd >= 0)
+		close(s->idx_fd);
+	s->log_fd = s->idx_fd = -1;
+	s->archived = false;
+	free(s->arch_log);
+	s->arch_log = NULL;
+}
+
+/*
+ * Rebuild the table from the directory (seg_mu held): a segment counts
+ * for readers once its .idx exists (a writer creates it after the lines
+ * and hashes of the segment's first records, and after the index entries
+ * of the segment before), or, once archived, its .seal. Descriptors of
+ * segments still listed are kept.
+ */
+static int tab_rescan(struct ledger *l)
+{
+	struct seg_info *v = NULL;
+	struct rseg *t = NULL;
+	size_t n = 0, k = 0, j = 0;
+	int r;
+
+	if ((r = seg_list(l->dir, &v, &n)) < 0)
+		return r;
+	if (n > 0)
+		t = xcalloc(n, sizeof(*t));
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].idx && !v[i].seal)
+			continue;
+		t[k].first = v[i].first;
+		t[k].log_fd = t[k].idx_fd = -1;
+		while (j < l->nsegs && l->segs[j].first < v[i].first)
+			rseg_close(l, &l->segs[j++]);
+		if (j < l->nsegs && l->segs[j].first == v[i].first) {
+			t[k].log_fd = l->segs[j].log_fd;
+			t[k].idx_fd = l->segs[j].idx_fd;
+			t[k].archived = l->segs[j].archived;
+			t[k].arch_log = l->segs[j].arch_log;
+			t[k].used = l->segs[j].used;
+			j++;
+		}
+		k++;
+	}
+	while (j < l->nsegs)
+		rseg_close(l, &l->segs[j++]);
+	free(l->segs);
+	l->segs = t;
+	l->nsegs = k;
+	l->segs_cap = n;
+	free(v);
+	return 0;
+}
+
+/* The segment holding index i (the last one starting at or before it). */
+static struct rseg *tab_find(struct ledger *l, uint64_t i)
+{
+	size_t lo = 0, hi = l->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->segs[mid].first <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? NULL : &l->segs[lo - 1];
+}
+
+static int open_ro(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+	return 0;
+}
+
+/* Open the .log and .idx at the two paths; both or neither. */
+static int open_pair(const char *logp, const char *idxp, int *log_fd, int *idx_fd)
+{
+	int r;
+
+	if ((r = open_ro(idxp, idx_fd)) < 0)
+		return r;
+	if ((r = open_ro(logp, log_fd)) < 0) {
+		close(*idx_fd);
+		*idx_fd = -1;
+	}
+	return r;
+}
+
+/*
+ * Give segment s open descriptors (seg_mu held): its files in DIR/seg;
+ * for segment 0, those of the single-file layout (not yet moved); and for
+ * a segment whose files are gone, the copy in the archive its seal names.
+ * ERR_ARCHIVED when the seal names an archive that does not hold the
+ * segment (moved away or not mounted), ERR_CORRUPT when there is no seal.
+ */
+static int tab_open(struct ledger *l, struct rseg *s)
+{
+	char logp[4096], idxp[4096], name[SEG_NAME_MAX];
+	struct seg_seal seal;
+	int r;
+
+	s->used = ++l->clock;
+	/* An archive copy is read only while it is where the seal says:
+	 * descriptors kept open would outlive its move. */
+	if (s->log_fd >= 0 && s->archived && !path_exists(s->arch_log))
+		rseg_close(l, s);
+	if (s->log_fd >= 0)
+		return 0;
+	/* Close the least recently read segment when too many are open. */
+	if (l->open_segs >= SEG_FD_CACHE) {
+		struct rseg *old = NULL;
+
+		for (size_t i = 0; i < l->nsegs; i++)
+			if (l->segs[i].log_fd >= 0 && (old == NULL || l->segs[i].used < old->used))
+				old = &l->segs[i];
+		if (old != NULL)
+			rseg_close(l, old);
+	}
+	if ((r = seg_file(l, s->first, "log", logp, sizeof(logp))) < 0 ||
+	    (r = seg_file(l, s->first, "idx", idxp, sizeof(idxp))) < 0)
+		return r;
+	r = open_pair(logp, idxp, &s->log_fd, &s->idx_fd);
+	if (r == ERR_NOT_FOUND && s->first == 0 && dir_path(l, "records.log", logp, sizeof(logp)) == 0 &&
+	    dir_path(l, "records.idx", idxp, sizeof(idxp)) == 0) {
+		/* Not yet moved, or being moved by a writer (the index first). */
+		if (path_exists(idxp))
+			r = open_pair(logp, idxp, &s->log_fd, &s->idx_fd);
+		else if (seg_file(l, 0, "idx", idxp, sizeof(idxp)) == 0)
+			r = open_pair(logp, idxp, &s->log_fd, &s->idx_fd);
+	}
+	if (r == ERR_NOT_FOUND) {
+		if ((r = seg_file(l, s->first, "seal", logp, sizeof(logp))) < 0)
+			return r;
+		r = seg_seal_load(logp, &seal);
+		if (r == ERR_NOT_FOUND || (r == 0 && seal.archive[0] == '\0'))
+			return ERR_CORRUPT;
+		if (r < 0)
+			return r;
+		seg_name(s->first, name);
+		if (snprintf(logp, sizeof(logp), "%s/%s.log", seal.archive, name) >= (int)sizeof(logp) ||
+		    snprintf(idxp, sizeof(idxp), "%s/%s.idx", seal.archive, name) >= (int)sizeof(idxp))
+			return ERR_ARCHIVED;
+		r = open_pair(logp, idxp, &s->log_fd, &s->idx_fd);
+		if (r == ERR_NOT_FOUND)
+			return ERR_ARCHIVED;
+		if (r < 0)
+			return r;
+		s->archived = true;
+		s->arch_log = xstrdup(logp);
+	}
+	if (r < 0)
+		return r;
+	l->open_segs++;
+	return 0;
+}
+
+/*
+ * The number of records (seg_mu held): the first index of the last
+ * segment plus its whole index entries. A segment that another process
+ * started since the table was built shows as a file named after the end
+ * of the last one; the table is then rebuilt.
+ */
+static int tab_size(struct ledger *l, uint64_t *n)
+{
+	uint64_t size, count;
+	int r;
+
+	*n = 0;
+	if (l->nsegs == 0 && (r = tab_rescan(l)) < 0)
+		return r;
+	for (unsigned tries = 0; l->nsegs > 0; tries++) {
+		struct rseg *s = &l->segs[l->nsegs - 1];
+
+		r = tab_open(l, s);
+		if (r == ERR_CORRUPT && tries == 0) {
+			/* The table is older than the directory (a segment a
+			 * writer removed in a repair): read it again, once. */
+			if ((r = tab_rescan(l)) < 0)
+				return r;
+			continue;
+		}
+		if (r < 0 || (r = file_size(s->idx_fd, &size)) < 0)
+			return r;
+		count = size / 8;
+		if (count == 0 || !seg_idx_exists(l, s->first + count) || tries > 1000) {
+			*n = s->first + count;
+			return 0;
+		}
+		if ((r = tab_rescan(l)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Read record index into out (seg_mu held, index known to exist). A
+ * record read from an archive copy is checked against its leaf hash in
+ * hash/L00, which the signed checkpoints cover: a copy altered outside
+ * the instance gives ERR_CORRUPT, not altered bytes.
+ */
+static int tab_read(struct ledger *l, uint64_t index, struct buf *out)
+{
+	struct rseg *s = tab_find(l, index);
+	uint8_t e[8], leaf[MERKLE_HASH_SIZE], stored[MERKLE_HASH_SIZE];
+	uint64_t off, log_size;
+	int r;
+
+	if (s == NULL)
+		return ERR_CORRUPT;
+	if ((r = tab_open(l, s)) < 0)
+		return r;
+	if ((r = pread_all(s->idx_fd, e, 8, (index - s->first) * 8)) < 0 ||
+	    (r = file_size(s->log_fd, &log_size)) < 0)
 		return r;
 	off = get_le64(e);
 	if (off >= log_size)
 		return ERR_CORRUPT;
-	return read_line(l->log_fd, off, log_size, out);
+	if ((r = read_line(s->log_fd, off, log_size, out)) < 0)
+		return r;
+	if (s->archived) {
+		merkle_leaf_hash(out->data, out->len, leaf);
+		if ((r = ledger_subtree_hash(l, index, 0, stored)) < 0)
+			return r;
+		if (memcmp(leaf, stored, MERKLE_HASH_SIZE) != 0) {
+			log_error(T("監査記録: 記録 %" PRIu64 "（セグメント %" PRIu64
+				    " の保管先）がハッシュと一致しません",
+				    "ledger: record %" PRIu64 " in the archive of segment %" PRIu64
+				    " does not match its hash"),
+				  index, s->first);
+			return ERR_CORRUPT;
+		}
+	}
+	return 0;
+}
+
+/* ---- the writer's segments (flock held, group leader) ---- */
+
+static void w_close(struct ledger *l)
+{
+	if (l->wlog_fd >= 0)
+		close(l->wlog_fd);
+	if (l->widx_fd >= 0)
+		close(l->widx_fd);
+	l->wlog_fd = l->widx_fd = -1;
+}
+
+/* Open (creating when missing; with trunc, emptying) segment first's
+ * files read-write into *log_fd and *idx_fd. */
+static int w_open(struct ledger *l, uint64_t first, bool trunc, int *log_fd, int *idx_fd)
+{
+	char p[4096];
+	int flags = O_RDWR | O_CREAT | O_CLOEXEC | (trunc ? O_TRUNC : 0), r;
+
+	*log_fd = *idx_fd = -1;
+	if ((r = dir_path(l, SEG_DIR, p, sizeof(p))) < 0)
+		return r;
+	if (mkdir(p, 0700) != 0 && errno != EEXIST)
+		return ERR_IO;
+	if ((r = seg_file(l, first, "log", p, sizeof(p))) < 0)
+		return r;
+	if ((*log_fd = open(p, flags, 0600)) < 0)
+		return ERR_IO;
+	if ((r = seg_file(l, first, "idx", p, sizeof(p))) < 0)
+		goto fail;
+	if ((*idx_fd = open(p, flags, 0600)) < 0) {
+		r = ERR_IO;
+		goto fail;
+	}
+	return 0;
+fail:
+	close(*log_fd);
+	*log_fd = -1;
+	return r;
+}
+
+static int w_use(struct ledger *l, uint64_t first)
+{
+	int lf, xf, r;
+
+	if (l->wlog_fd >= 0 && l->seg_first == first)
+		return 0;
+	if ((r = w_open(l, first, false, &lf, &xf)) < 0)
+		return r;
+	w_close(l);
+	l->wlog_fd = lf;
+	l->widx_fd = xf;
+	l->seg_first = first;
+	return 0;
+}
+
+/* Remove a segment's files (a segment that cannot follow the records
+ * before it: what a writer that died while starting it left). */
+static void w_remove(struct ledger *l, uint64_t first)
+{
+	char p[4096];
+	const char *ext[] = { "idx", "log" };
+
+	log_warn(T("監査記録: 前の記録に続かないセグメント %" PRIu64 " を削除します",
+		   "ledger: removing segment %" PRIu64 ", which does not follow the records before it"),
+		 first);
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++)
+		if (seg_file(l, first, ext[i], p, sizeof(p)) == 0)
+			(void)unlink(p);
+}
+
+/*
+ * Whether the segment s is whole up to end (its successor's first): an
+ * archived one by its seal, else its .idx holds exactly end - first
+ * entries and the last points to the record end - 1, ending its .log.
+ */
+static bool seg_whole(struct ledger *l, const struct seg_info *s, uint64_t end)
+{
+	char logp[4096], idxp[4096];
+	uint64_t log_size, idx_size, off;
+	struct seg_seal seal;
+	struct buf line;
+	uint8_t e[8];
+	int lf = -1, xf = -1;
+	bool ok = false;
+
+	buf_init(&line, LEDGER_LINE_MAX);
+	if (!s->log && !s->idx) {
+		ok = s->seal && seg_path(l->dir, s, "seal", logp, sizeof(logp)) == 0 &&
+		     seg_seal_load(logp, &seal) == 0 && seal.first + seal.count == end;
+		goto out;
+	}
+	if (end <= s->first || seg_path(l->dir, s, "log", logp, sizeof(logp)) < 0 ||
+	    seg_path(l->dir, s, "idx", idxp, sizeof(idxp)) < 0 ||
+	    open_pair(logp, idxp, &lf, &xf) < 0 || file_size(lf, &log_size) < 0 ||
+	    file_size(xf, &idx_size) < 0 || idx_size != (end - s->first) * 8 ||
+	    pread_all(xf, e, 8, idx_size - 8) < 0)
+		goto out;
+	off = get_le64(e);
+	ok = off < log_size && read_line(lf, off, log_size, &line) == 0 &&
+	     off + line.len + 1 == log_size && line_is_record(&line, end - 1);
+out:
+	if (lf >= 0)
+		close(lf);
+	if (xf >= 0)
+		close(xf);
+	buf_release(&line);
+	return ok;
+}
+
+/*
+ * Bring one segment's .log and .idx (first index first, named name in
+ * messages) back to a consistent pair after a crash: keep the longest
+ * prefix of complete, parseable records, rebuild missing index entries
+ * from the log, and truncate anything after it. *count and *end receive
+ * the records kept and the end of the log. The caller holds the flock on
+ * LOCK, so no live process is in the middle of an append: whatever is
+ * inconsistent was left by one that died (or failed) mid-write.
+ */
+static int seg_recover(int log_fd, int idx_fd, uint64_t first, const char *name, uint64_t *count,
+		       uint64_t *end)
+{
+	uint64_t log_size, idx_size, k, off = 0;
+	struct buf line;
+	uint8_t e[8];
+	int r;
+
+	buf_init(&line, LEDGER_LINE_MAX);
+	if ((r = file_size(log_fd, &log_size)) < 0 || (r = file_size(idx_fd, &idx_size)) < 0)
+		goto out;
+	/* Find the last index entry whose record is whole and matches. */
+	for (k = idx_size / 8; k > 0; k--) {
+		if ((r = pread_all(idx_fd, e, 8, (k - 1) * 8)) < 0)
+			goto out;
+		off = get_le64(e);
+		if (off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
+		    line_is_record(&line, first + k - 1)) {
+			off += line.len + 1;
+			break;
+		}
+	}
+	if (k == 0)
+		off = 0;
+	if (idx_size != k * 8)
+		log_warn(T("監査記録: %s.idx を %" PRIu64 " バイトから %" PRIu64 " バイトに切り詰めます",
+			   "ledger: truncating %s.idx from %" PRIu64 " to %" PRIu64 " bytes"),
+			 name, idx_size, k * 8);
+	if (ftruncate(idx_fd, (off_t)(k * 8)) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	/* Records the log holds beyond the index get their entries back. */
+	while (off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
+	       line_is_record(&line, first + k)) {
+		log_warn(T("監査記録: 記録 %" PRIu64 " (%s.log のバイト位置 %" PRIu64
+			   ") の索引を再構築します",
+			   "ledger: rebuilding index entry of record %" PRIu64 " at %s.log byte offset %" PRIu64),
+			 first + k, name, off);
+		put_le64(e, off);
+		if ((r = pwrite_all(idx_fd, e, 8, k * 8)) < 0)
+			goto out;
+		k++;
+		off += line.len + 1;
+	}
+	if (off < log_size) {
+		log_warn(T("監査記録: %s.log のバイト位置 %" PRIu64
+			   " 以降の不完全な末尾 (%" PRIu64 " バイト) を切り詰めます",
+			   "ledger: truncating torn tail of %s.log at byte offset %" PRIu64 " (%" PRIu64
+			   " bytes)"),
+			 name, off, log_size - off);
+		if (ftruncate(log_fd, (off_t)off) != 0) {
+			r = ERR_IO;
+			goto out;
+		}
+	}
+	if (fdatasync(log_fd) != 0 || fdatasync(idx_fd) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	*count = k;
+	*end = off;
+	r = 0;
+out:
+	buf_release(&line);
+	return r;
+}
+
+/*
+ * Move a ledger of the single-file layout (DIR/records.log and
+ * records.idx) to segment 0 (DIR/seg/000000000000.*), flock held. The
+ * index moves first: a reader that finds no records.idx looks for the
+ * segment's .idx and still finds the log under either name. A move cut
+ * short by a crash is finished by the next writer.
+ */
+static int w_migrate(struct ledger *l)
+{
+	const char *ext[] = { "idx", "log" };
+	char from[4096], to[4096];
+	bool moved = false;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
+		snprintf(to, sizeof(to), "records.%s", ext[i]);
+		if ((r = dir_path(l, to, from, sizeof(from))) < 0)
+			return r;
+		if (!path_exists(from))
+			continue;
+		if ((r = dir_path(l, SEG_DIR, to, sizeof(to))) < 0)
+			return r;
+		if (mkdir(to, 0700) != 0 && errno != EEXIST)
+			return ERR_IO;
+		if ((r = seg_file(l, 0, ext[i], to, sizeof(to))) < 0)
+			return r;
+		if (path_exists(to)) {
+			log_error(T("監査記録: %s と %s の両方があります",
+				    "ledger: both %s and %s exist"),
+				  from, to);
+			return ERR_CORRUPT;
+		}
+		if (rename(from, to) != 0)
+			return ERR_IO;
+		moved = true;
+	}
+	if (!moved)
+		return 0;
+	if ((r = fsync_seg_dir(l)) < 0 || (r = fsync_dir(l->dir)) < 0)
+		return r;
+	log_info(T("監査記録: records.log と records.idx を seg/000000000000.log と .idx に移しました",
+		   "ledger: moved records.log and records.idx to seg/000000000000.log and .idx"));
+	return 0;
+}
+
+/*
+ * Whether a segment's files are a consistent pair as they are (the
+ * common case when another process appended): whole index entries, the
+ * last pointing to the record first + k - 1 that ends the log, or both
+ * empty. *count and *end receive the records and the log's size.
+ */
+static bool seg_tail_ok(int log_fd, int idx_fd, uint64_t first, uint64_t *count, uint64_t *end)
+{
+	uint64_t log_size, idx_size, k, off;
+	struct buf line;
+	uint8_t e[8];
+	bool ok = false;
+
+	buf_init(&line, LEDGER_LINE_MAX);
+	if (file_size(log_fd, &log_size) < 0 || file_size(idx_fd, &idx_size) < 0 ||
+	    idx_size % 8 != 0)
+		goto out;
+	k = idx_size / 8;
+	if (k == 0) {
+		ok = log_size == 0;
+	} else if (pread_all(idx_fd, e, 8, (k - 1) * 8) == 0) {
+		off = get_le64(e);
+		ok = off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
+		     off + line.len + 1 == log_size && line_is_record(&line, first + k - 1);
+	}
+	*count = k;
+	*end = log_size;
+out:
+	buf_release(&line);
+	return ok;
+}
+
+/*
+ * With the flock held, the slow path of finding the end: list the
+ * segments and check the last one (and, when it is new to this handle,
+ * that the one before it is whole). Anything else can only be what a
+ * writer that died mid-append left (a live writer would hold the flock),
+ * and is repaired: from the last whole segment on, each segment is
+ * recovered like a torn tail, and a segment that does not start where
+ * the records before it end is removed (its records were never reported
+ * durable).
+ */
+static int w_settle(struct ledger *l)
+{
+	struct seg_info *v = NULL;
+	char name[SEG_NAME_MAX + 8];
+	uint64_t end = 0, count = 0, log_end = 0, last = 0, seen_first = l->seg_first;
+	bool seen = l->wlog_fd >= 0, whole;
+	size_t n = 0, j;
+	int r;
+
+	if ((r = w_migrate(l)) < 0 || (r = seg_list(l->dir, &v, &n)) < 0)
+		goto out;
+	if (n == 0) {
+		if ((r = w_use(l, 0)) < 0)
+			goto out;
+		l->n = 0;
+		l->log_end = 0;
+		goto out;
+	}
+	if ((v[n - 1].log || v[n - 1].idx) && (r = w_use(l, v[n - 1].first)) < 0)
+		goto out;
+	if ((v[n - 1].log || v[n - 1].idx) &&
+	    seg_tail_ok(l->wlog_fd, l->widx_fd, v[n - 1].first, &count, &log_end) &&
+	    (n == 1 ? v[0].first == 0
+		    : (seen && seen_first == v[n - 1].first) || seg_whole(l, &v[n - 2], v[n - 1].first))) {
+		l->n = v[n - 1].first + count;
+		l->log_end = log_end;
+		goto out;
+	}
+	/* The last segment whole up to its successor, searching back. */
+	for (j = n - 1; j > 0; j--) {
+		if (seg_whole(l, &v[j - 1], v[j].first))
+			break;
+	}
+	/* j: the first segment that may need repair; all before are whole. */
+	if (j == 0 && v[0].first != 0) {
+		log_error(T("監査記録: 記録 0 を含むセグメントがありません",
+			    "ledger: no segment holds record 0"));
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	end = v[j].first;
+	whole = false;
+	for (size_t i = j; i < n; i++) {
+		int lf, xf;
+
+		if (v[i].first != end) {
+			w_remove(l, v[i].first);
+			continue;
+		}
+		if (!v[i].log && !v[i].idx) {
+			log_error(T("監査記録: セグメント %" PRIu64 " のファイルがありません",
+				    "ledger: the files of segment %" PRIu64 " are missing"),
+				  v[i].first);
+			r = ERR_CORRUPT;
+			goto out;
+		}
+		if ((r = w_open(l, v[i].first, false, &lf, &xf)) < 0)
+			goto out;
+		snprintf(name, sizeof(name), SEG_DIR "/%012" PRIu64, v[i].first);
+		r = seg_recover(lf, xf, v[i].first, name, &count, &log_end);
+		close(lf);
+		close(xf);
+		if (r < 0)
+			goto out;
+		last = v[i].first;
+		end = v[i].first + count;
+		whole = true;
+	}
+	if (!whole) {
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	if ((r = w_use(l, last)) < 0)
+		goto out;
+	l->n = end;
+	l->log_end = log_end;
+	log_warn(T("監査記録: 不完全な末尾を修復しました。記録は %" PRIu64 " 件、%s.log は %" PRIu64
+		   " バイトです",
+		   "ledger: repaired a torn tail; the ledger now holds %" PRIu64 " records, %s.log %" PRIu64
+		   " bytes"),
+		 end, name, log_end);
+out:
+	free(v);
+	return r;
+}
+
+/* The canonical bytes of record i (its line without '\n') into out. */
+static int record_bytes(struct ledger *l, uint64_t i, struct buf *out)
+{
+	int r;
+
+	/* The table may not know the segment yet (another process, or this
+	 * one, started it since): a read past a segment's index rebuilds it. */
+	pthread_mutex_lock(&l->seg_mu);
+	r = tab_find(l, i) != NULL ? tab_read(l, i, out) : ERR_CORRUPT;
+	if (r == ERR_CORRUPT && (r = tab_rescan(l)) == 0)
+		r = tab_read(l, i, out);
+	pthread_mutex_unlock(&l->seg_mu);
+	return r;
+}
+
+/* The end of the sealed segments at the start of the ledger: the first
+ * index not in one (0 when segment 0 is not sealed). */
+static uint64_t sealed_end(struct ledger *l)
+{
+	struct seg_info *v = NULL;
+	uint64_t end = 0;
+	size_t n = 0;
+
+	if (seg_list(l->dir, &v, &n) < 0)
+		return 0;
+	for (size_t i = 0; i + 1 < n && v[i].seal && v[i].first == end; i++)
+		end = v[i + 1].first;
+	free(v);
+	return end;
 }
 
 /*
@@ -380,7 +1088,7 @@ static int record_bytes(struct ledger *l, uint64_t i, uint64_t log_size, struct 
  */
 static int hashes_sync(struct ledger *l)
 {
-	uint64_t n = l->n, m = n, log_size, touched = 0;
+	uint64_t n = l->n, m = n, m_files, sealed, touched = 0;
 	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE],
 	    stored[MERKLE_HASH_SIZE];
 	struct hash_batch hb;
@@ -389,8 +1097,6 @@ static int hashes_sync(struct ledger *l)
 
 	batch_init(&hb);
 	buf_init(&line, LEDGER_LINE_MAX);
-	if ((r = file_size(l->log_fd, &log_size)) < 0)
-		goto out;
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++) {
 		uint64_t need = n >> h, size, have;
 
@@ -422,26 +1128,45 @@ static int hashes_sync(struct ledger *l)
 	 * machine), only hashes marked durable are trusted; the rest are
 	 * recomputed from the records. Hashes another live process wrote
 	 * since are in the page cache and are read as they are. */
+	m_files = m;
 	if (l->hashes_check_synced) {
 		uint64_t s_ok = hashes_synced_read(l);
 		if (m > s_ok)
 			m = s_ok;
 	}
+	/* The hashes of sealed segments were durable and checked against
+	 * their records when they were sealed, and their records may be in
+	 * an archive out of reach: they are never recomputed. (Only looked
+	 * up when something is to be recomputed: a directory listing.) */
+	sealed = 0;
+	if (m < n) {
+		sealed = sealed_end(l);
+		if (sealed > m_files)
+			sealed = m_files;
+		if (m < sealed)
+			m = sealed;
+	}
 	/* A hash written but lost in a crash could read back as anything:
-	 * check the last kept leaf against its record before building on it. */
-	if (m > 0) {
-		if ((r = ledger_subtree_hash(l, m - 1, 0, stored)) < 0 ||
-		    (r = record_bytes(l, m - 1, log_size, &line)) < 0)
+	 * check the last kept leaf against its record before building on it
+	 * (a record archived out of reach was checked when it was sealed). */
+	if (m > sealed) {
+		if ((r = ledger_subtree_hash(l, m - 1, 0, stored)) < 0)
 			goto out;
-		merkle_leaf_hash(line.data, line.len, leaf);
-		if (memcmp(leaf, stored, MERKLE_HASH_SIZE) != 0) {
+		r = record_bytes(l, m - 1, &line);
+		if (r < 0 && r != ERR_ARCHIVED)
+			goto out;
+		if (r == 0)
+			merkle_leaf_hash(line.data, line.len, leaf);
+		if (r == 0 && memcmp(leaf, stored, MERKLE_HASH_SIZE) != 0) {
 			log_warn(T("監査記録: hash/L00 の記録 %" PRIu64
 					 " のハッシュが記録と一致しません。すべてのハッシュを再計算します",
 					 "ledger: the hash of record %" PRIu64
 					 " in hash/L00 does not match the record; recomputing every hash"),
 				 m - 1);
-			m = 0;
+			sealed = sealed_end(l);
+			m = sealed < m ? sealed : 0;
 		}
+		r = 0;
 	}
 	if ((r = merkle_builder_load(&l->tree, m, ledger_subtree_hash, l)) < 0)
 		goto out;
@@ -454,7 +1179,7 @@ static int hashes_sync(struct ledger *l)
 	for (uint64_t i = m; i < n; i++) {
 		unsigned k;
 
-		if ((r = record_bytes(l, i, log_size, &line)) < 0)
+		if ((r = record_bytes(l, i, &line)) < 0)
 			goto out;
 		merkle_leaf_hash(line.data, line.len, leaf);
 		if ((r = merkle_builder_append(&l->tree, leaf, completed, &k)) < 0 ||
@@ -484,87 +1209,6 @@ out:
 	return r;
 }
 
-/*
- * Bring records.log and records.idx back to a consistent pair after a crash:
- * keep the longest prefix of complete, parseable records, rebuild missing
- * index entries from the log, and truncate anything after it. The caller
- * holds the flock on LOCK, so no live process is in the middle of an append:
- * whatever is inconsistent was left by one that died (or failed) mid-write.
- */
-static int ledger_recover(struct ledger *l)
-{
-	uint64_t log_size, idx_size, k, off = 0;
-	struct buf line;
-	uint8_t e[8];
-	int r;
-
-	buf_init(&line, LEDGER_LINE_MAX);
-	if ((r = file_size(l->log_fd, &log_size)) < 0 || (r = file_size(l->idx_fd, &idx_size)) < 0)
-		goto out;
-	/* Find the last index entry whose record is whole and matches. */
-	for (k = idx_size / 8; k > 0; k--) {
-		if ((r = pread_all(l->idx_fd, e, 8, (k - 1) * 8)) < 0)
-			goto out;
-		off = get_le64(e);
-		if (off < log_size && read_line(l->log_fd, off, log_size, &line) == 0 &&
-		    line_is_record(&line, k - 1)) {
-			off += line.len + 1;
-			break;
-		}
-	}
-	if (k == 0)
-		off = 0;
-	if (idx_size != k * 8)
-		log_warn(T("監査記録: records.idx を %" PRIu64 " バイトから %" PRIu64
-				 " バイトに切り詰めます",
-				 "ledger: truncating records.idx from %" PRIu64 " to %" PRIu64
-				 " bytes"),
-			 idx_size, k * 8);
-	if (ftruncate(l->idx_fd, (off_t)(k * 8)) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	/* Records the log holds beyond the index get their entries back. */
-	while (off < log_size && read_line(l->log_fd, off, log_size, &line) == 0 &&
-	       line_is_record(&line, k)) {
-		log_warn(T("監査記録: 記録 %" PRIu64 " (バイト位置 %" PRIu64
-				 ") の索引を再構築します",
-				 "ledger: rebuilding index entry of record %" PRIu64
-				 " at byte offset %" PRIu64),
-			 k, off);
-		put_le64(e, off);
-		if ((r = pwrite_all(l->idx_fd, e, 8, k * 8)) < 0)
-			goto out;
-		k++;
-		off += line.len + 1;
-	}
-	if (off < log_size) {
-		log_warn(T("監査記録: records.log のバイト位置 %" PRIu64
-				 " 以降の不完全な末尾 (%" PRIu64 " バイト) を切り詰めます",
-				 "ledger: truncating torn tail of records.log at byte offset %" PRIu64
-				 " (%" PRIu64 " bytes)"),
-			 off, log_size - off);
-		if (ftruncate(l->log_fd, (off_t)off) != 0) {
-			r = ERR_IO;
-			goto out;
-		}
-	}
-	if (fdatasync(l->log_fd) != 0 || fdatasync(l->idx_fd) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	log_warn(T("監査記録: 不完全な末尾を修復しました。記録は %" PRIu64 " 件、records.log は %" PRIu64
-			 " バイトです",
-			 "ledger: repaired a torn tail; the ledger now holds %" PRIu64
-			 " records, records.log %" PRIu64 " bytes"),
-		 k, off);
-	l->n = k;
-	l->log_end = off;
-	r = 0;
-out:
-	buf_release(&line);
-	return r;
-}
 
 /* Take the exclusive flock on LOCK, waiting for the process that holds it. */
 static int ledger_lock(struct ledger *l)
@@ -592,53 +1236,33 @@ static void ledger_unlock(struct ledger *l)
 
 /*
  * With the flock held, find the true end of the ledger and store it in
- * l->n and l->log_end: another process may have appended since this one
- * last looked. The files agree when records.idx holds whole entries and
- * its last entry points to a complete record with the right index that
- * ends exactly at the end of records.log. Anything else can only be the
- * torn tail of a writer that died mid-append (a live writer would hold
- * the flock), and is repaired.
+ * l->n, l->seg_first and l->log_end: another process may have appended
+ * since this one last looked. Nothing changed when the last segment's
+ * files have the sizes this process left and no segment starts where it
+ * ends (the common case for a single writer: the files only grow, except
+ * by a repair, which leaves a consistent pair). Otherwise w_settle looks
+ * at the directory.
  */
 static int find_records_end(struct ledger *l)
 {
-	uint64_t log_size, idx_size, k, off;
-	struct buf line;
-	uint8_t e[8];
-	int r;
+	uint64_t log_size, idx_size, count, end;
 
-	buf_init(&line, LEDGER_LINE_MAX);
-	if ((r = file_size(l->log_fd, &log_size)) < 0 || (r = file_size(l->idx_fd, &idx_size)) < 0)
-		goto out;
-	/* Nothing changed since our last append: the common case for a
-	 * single writer. The files only grow, except by a repair, which
-	 * leaves a consistent pair; equal sizes mean the same records. */
-	if (idx_size == l->n * 8 && log_size == l->log_end) {
-		r = 0;
-		goto out;
-	}
-	k = idx_size / 8;
-	if (idx_size % 8 == 0 && k == 0 && log_size == 0) {
-		l->n = 0;
-		l->log_end = 0;
-		r = 0;
-		goto out;
-	}
-	if (idx_size % 8 == 0 && k > 0) {
-		if ((r = pread_all(l->idx_fd, e, 8, (k - 1) * 8)) < 0)
-			goto out;
-		off = get_le64(e);
-		if (off < log_size && read_line(l->log_fd, off, log_size, &line) == 0 &&
-		    off + line.len + 1 == log_size && line_is_record(&line, k - 1)) {
-			l->n = k;
-			l->log_end = log_size;
-			r = 0;
-			goto out;
+	if (l->wlog_fd >= 0 && file_size(l->wlog_fd, &log_size) == 0 &&
+	    file_size(l->widx_fd, &idx_size) == 0) {
+		if (idx_size == (l->n - l->seg_first) * 8 && log_size == l->log_end &&
+		    (l->n == l->seg_first || !seg_idx_exists(l, l->n)))
+			return 0;
+		/* Another process appended to the same segment (the common
+		 * case with several writers): it is still the last one when no
+		 * segment starts where it ends and it is a consistent pair. */
+		if ((idx_size < 8 || !seg_idx_exists(l, l->seg_first + idx_size / 8)) &&
+		    seg_tail_ok(l->wlog_fd, l->widx_fd, l->seg_first, &count, &end)) {
+			l->n = l->seg_first + count;
+			l->log_end = end;
+			return 0;
 		}
 	}
-	r = ledger_recover(l);
-out:
-	buf_release(&line);
-	return r;
+	return w_settle(l);
 }
 
 /*
@@ -649,33 +1273,21 @@ out:
  */
 static int ledger_find_end(struct ledger *l)
 {
-	uint64_t n0 = l->n, e0 = l->log_end;
+	uint64_t n0 = l->n, e0 = l->log_end, f0 = l->seg_first;
 	int r;
 
 	if ((r = find_records_end(l)) < 0)
 		return r;
-	if (l->hashes_dirty || l->n != n0 || l->log_end != e0 || l->tree.size != l->n)
+	if (l->hashes_dirty || l->n != n0 || l->log_end != e0 || l->seg_first != f0 ||
+	    l->tree.size != l->n)
 		return hashes_sync(l);
-	return 0;
-}
-
-static int open_in(const char *dir, const char *name, int flags, int *fd)
-{
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return ERR_INVALID;
-	*fd = open(path, flags | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
 	return 0;
 }
 
 int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 {
 	struct ledger *l = NULL;
-	int flags = mode == LEDGER_WRITE ? O_RDWR | O_CREAT : O_RDONLY;
+	char p[4096];
 	int r;
 
 	*out = NULL;
@@ -683,33 +1295,48 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 		return ERR_IO;
 	l = xcalloc(1, sizeof(*l));
 	l->mode = mode;
-	l->log_fd = l->idx_fd = l->lock_fd = -1;
+	l->lock_fd = l->wlog_fd = l->widx_fd = -1;
 	l->tail = &l->queue;
 	l->dir = xstrdup(dir);
+	l->seg_entries = LEDGER_SEGMENT_ENTRIES_DEFAULT;
 	l->hashes_dirty = true; /* check the hash files at the first lock */
 	l->hashes_check_synced = true;
 	merkle_builder_init(&l->tree);
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
 		l->hash_fd[h] = -1;
 	pthread_mutex_init(&l->fd_mu, NULL);
+	pthread_mutex_init(&l->seg_mu, NULL);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
-	if (mode == LEDGER_WRITE && (r = open_in(dir, "LOCK", O_RDWR | O_CREAT, &l->lock_fd)) < 0)
-		goto out;
-	if ((r = open_in(dir, "records.log", flags, &l->log_fd)) < 0 ||
-	    (r = open_in(dir, "records.idx", flags, &l->idx_fd)) < 0)
-		goto out;
-	/*
-	 * A writer checks the tail now, under the flock, so that a crash of
-	 * the last writer is repaired (and reported) at once rather than at
-	 * the first append. Other writers may keep the ledger open; they hold
-	 * the flock only while appending.
-	 */
 	if (mode == LEDGER_WRITE) {
+		if ((r = dir_path(l, "LOCK", p, sizeof(p))) < 0)
+			goto out;
+		l->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (l->lock_fd < 0) {
+			r = ERR_IO;
+			goto out;
+		}
+		/*
+		 * A writer checks the tail now, under the flock, so that a
+		 * crash of the last writer is repaired (and reported) at once
+		 * rather than at the first append, and a ledger of the
+		 * single-file layout is moved to segment files. Other writers
+		 * may keep the ledger open; they hold the flock only while
+		 * appending.
+		 */
 		if ((r = ledger_lock(l)) < 0)
 			goto out;
 		r = ledger_find_end(l);
 		ledger_unlock(l);
+		if (r < 0)
+			goto out;
+	} else {
+		/* A reader needs a ledger there: at least one segment. */
+		pthread_mutex_lock(&l->seg_mu);
+		r = tab_rescan(l);
+		if (r == 0 && l->nsegs == 0)
+			r = ERR_NOT_FOUND;
+		pthread_mutex_unlock(&l->seg_mu);
 		if (r < 0)
 			goto out;
 	}
@@ -719,6 +1346,16 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 out:
 	ledger_close(l);
 	return r;
+}
+
+int ledger_set_segment_entries(struct ledger *l, uint64_t n)
+{
+	if (l == NULL || n == 0 || n > SEG_ENTRIES_MAX)
+		return ERR_INVALID;
+	pthread_mutex_lock(&l->mu);
+	l->seg_entries = n;
+	pthread_mutex_unlock(&l->mu);
+	return 0;
 }
 
 void ledger_close(struct ledger *l)
@@ -733,17 +1370,18 @@ void ledger_close(struct ledger *l)
 			(void)hashes_mark_synced(l, l->tree.size);
 		ledger_unlock(l);
 	}
-	if (l->log_fd >= 0)
-		close(l->log_fd);
-	if (l->idx_fd >= 0)
-		close(l->idx_fd);
+	w_close(l);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd); /* would release the flock, were it held */
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
 		if (l->hash_fd[h] >= 0)
 			close(l->hash_fd[h]);
+	for (size_t i = 0; i < l->nsegs; i++)
+		rseg_close(l, &l->segs[i]);
+	free(l->segs);
 	free(l->dir);
 	pthread_mutex_destroy(&l->fd_mu);
+	pthread_mutex_destroy(&l->seg_mu);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -840,6 +1478,7 @@ static int rec_render(const struct audit_rec *rec, uint64_t index, struct buf *o
 	return 0;
 }
 
+
 /* Total number of records in a group; ERR_TOO_LARGE if it overflows. */
 static int group_count(const struct append_req *g, uint64_t *total)
 {
@@ -853,21 +1492,79 @@ static int group_count(const struct append_req *g, uint64_t *total)
 }
 
 /*
+ * The part of a group that goes to one segment: the lines text[t0, t1)
+ * written at byte log_off of the segment's .log, and their index entries
+ * idx[x0, x1) at byte idx_off of its .idx. A chunk of a segment that the
+ * group starts has its own descriptors (fresh == true).
+ */
+struct chunk {
+	uint64_t seg;
+	uint64_t log_off, idx_off;
+	size_t t0, t1, x0, x1;
+	bool fresh;
+	int log_fd, idx_fd;
+};
+
+static void chunks_close(struct chunk *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].fresh)
+			continue;
+		if (c[i].log_fd >= 0)
+			close(c[i].log_fd);
+		if (c[i].idx_fd >= 0)
+			close(c[i].idx_fd);
+		c[i].log_fd = c[i].idx_fd = -1;
+	}
+}
+
+/*
+ * Take back a failed group: the last segment's files are cut back to
+ * where they were, and segments the group started are removed, so that
+ * the files stay a valid set; if even that fails, the next writer's
+ * check repairs the tail. Returns false when the cut failed.
+ */
+static bool commit_undo(struct ledger *l, struct chunk *c, size_t n)
+{
+	bool ok = true;
+	char p[4096];
+
+	for (size_t i = n; i-- > 0;) {
+		if (!c[i].fresh)
+			continue;
+		if (seg_file(l, c[i].seg, "idx", p, sizeof(p)) == 0 && unlink(p) != 0 && errno != ENOENT)
+			ok = false;
+		if (seg_file(l, c[i].seg, "log", p, sizeof(p)) == 0 && unlink(p) != 0 && errno != ENOENT)
+			ok = false;
+	}
+	if (ftruncate(l->wlog_fd, (off_t)l->log_end) != 0 ||
+	    ftruncate(l->widx_fd, (off_t)((l->n - l->seg_first) * 8)) != 0)
+		ok = false;
+	return ok;
+}
+
+/*
  * Write one group (the appends queued in this process, in order) at the
  * end of the ledger and make it durable, all under the flock: find the
  * true end, assign indexes, write the lines and then their index entries,
- * fdatasync both files, unlock. Sets each request's first index and result.
- * Called by the group leader without l->mu held; *failed is set when the
- * files may no longer be a consistent pair or a sync failed.
+ * fdatasync the files, unlock. A segment holding per_seg records or more
+ * takes no more: the next record starts a segment, which may happen
+ * inside a group (the group's records then span segments). Sets each
+ * request's first index and result. Called by the group leader without
+ * l->mu held; *failed is set when the files may no longer be a
+ * consistent set or a sync failed.
  */
-static void ledger_commit(struct ledger *l, struct append_req *group, bool *failed)
+static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t per_seg,
+			  bool *failed)
 {
 	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE];
 	struct merkle_builder *tree = xmalloc(sizeof(*tree));
 	struct hash_batch hb;
 	struct buf text, idx;
-	uint64_t start, total = 0, next, touched = 0;
-	bool locked = false;
+	struct chunk *ch = NULL;
+	size_t nch = 0, capch = 0;
+	uint64_t start, total = 0, next, touched = 0, seg, in_seg, seg_off;
+	bool locked = false, fresh = false;
 	int r;
 
 	buf_init(&text, SIZE_MAX);
@@ -883,17 +1580,39 @@ static void ledger_commit(struct ledger *l, struct append_req *group, bool *fail
 	/* The tree grows in a copy, kept only once the group is on disk. */
 	*tree = l->tree;
 	start = next = l->n;
+	seg = l->seg_first;
+	in_seg = l->n - l->seg_first;
+	seg_off = l->log_end;
 	for (struct append_req *g = group; g != NULL; g = g->next) {
 		g->first = next;
 		for (size_t i = 0; i < g->n; i++, next++) {
 			size_t line_start = text.len;
+			struct chunk *c;
 			unsigned k;
 			uint8_t e[8];
 
-			put_le64(e, l->log_end + text.len);
+			if (in_seg >= per_seg || nch == 0) {
+				if (in_seg >= per_seg) {
+					seg = next;
+					in_seg = 0;
+					seg_off = 0;
+					fresh = true;
+				}
+				if (nch == capch) {
+					capch = capch ? capch * 2 : 4;
+					ch = xrealloc(ch, capch * sizeof(*ch));
+				}
+				ch[nch++] = (struct chunk){ seg,	 seg_off, in_seg * 8, text.len, text.len,
+							    idx.len, idx.len, fresh,  -1,	  -1 };
+			}
+			c = &ch[nch - 1];
+			put_le64(e, c->log_off + (text.len - c->t0));
 			if ((r = buf_append(&idx, e, 8)) < 0 ||
 			    (r = rec_render(&g->recs[i], next, &text)) < 0)
 				goto out;
+			c->t1 = text.len;
+			c->x1 = idx.len;
+			in_seg++;
 			/* The leaf is the line without its '\n'. */
 			merkle_leaf_hash(text.data + line_start, text.len - line_start - 1, leaf);
 			if ((r = merkle_builder_append(tree, leaf, completed, &k)) < 0 ||
@@ -902,28 +1621,63 @@ static void ledger_commit(struct ledger *l, struct append_req *group, bool *fail
 		}
 	}
 	/*
-	 * The lines go first, then their hashes, then the index entries that
-	 * make them count: a reader never follows an index entry to bytes (or
-	 * asks for hashes) that are not there yet.
+	 * The lines go first (into segments the group starts, whose .log is
+	 * created empty: a leftover of a writer that died there counts for
+	 * no one, having no .idx), then their hashes, then the index entries
+	 * that make them count, segment by segment, a started segment's .idx
+	 * created only then: a reader never follows an index entry to bytes
+	 * (or asks for hashes) that are not there yet, and counts a segment
+	 * only after the one before it is complete.
 	 */
-	if ((r = pwrite_all(l->log_fd, text.data, text.len, l->log_end)) < 0 ||
-	    (r = batch_write(l, &hb, &touched)) < 0 ||
-	    (r = pwrite_all(l->idx_fd, idx.data, idx.len, start * 8)) < 0) {
-		/* Take back a partial write so that the files stay a valid pair;
-		 * if even that fails, the next writer's check repairs the tail.
-		 * Hashes written beyond the records are cut by the next check. */
+	for (size_t i = 0; i < nch && r == 0; i++) {
+		char p[4096];
+
+		if (!ch[i].fresh) {
+			ch[i].log_fd = l->wlog_fd;
+			ch[i].idx_fd = l->widx_fd;
+		} else if ((r = seg_file(l, ch[i].seg, "log", p, sizeof(p))) == 0) {
+			ch[i].log_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (ch[i].log_fd < 0)
+				r = ERR_IO;
+		}
+		if (r == 0)
+			r = pwrite_all(ch[i].log_fd, text.data + ch[i].t0, ch[i].t1 - ch[i].t0,
+				       ch[i].log_off);
+	}
+	if (r == 0)
+		r = batch_write(l, &hb, &touched);
+	for (size_t i = 0; i < nch && r == 0; i++) {
+		char p[4096];
+
+		if (ch[i].fresh && (r = seg_file(l, ch[i].seg, "idx", p, sizeof(p))) == 0) {
+			ch[i].idx_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (ch[i].idx_fd < 0)
+				r = ERR_IO;
+		}
+		if (r == 0)
+			r = pwrite_all(ch[i].idx_fd, idx.data + ch[i].x0, ch[i].x1 - ch[i].x0,
+				       ch[i].idx_off);
+	}
+	if (r < 0) {
+		/* Hashes written beyond the records are cut by the next check. */
 		log_error(T("監査記録: 書き込みに失敗しました: %s", "ledger: write failed: %s"),
 			  strerror(errno));
 		l->hashes_dirty = true;
-		if (ftruncate(l->log_fd, (off_t)l->log_end) != 0 ||
-		    ftruncate(l->idx_fd, (off_t)(start * 8)) != 0)
+		if (!commit_undo(l, ch, nch))
 			*failed = true;
+		r = ERR_IO;
 		goto out;
 	}
 	/* The hash files are derived from the records and are not synced
 	 * here: hash/synced says up to where they are durable, and after a
-	 * crash the rest is recomputed from the records (hashes_sync). */
-	if (fdatasync(l->log_fd) != 0 || fdatasync(l->idx_fd) != 0) {
+	 * crash the rest is recomputed from the records (hashes_sync). A
+	 * started segment's names are made durable with the directory. */
+	for (size_t i = 0; i < nch && r == 0; i++)
+		if (fdatasync(ch[i].log_fd) != 0 || fdatasync(ch[i].idx_fd) != 0)
+			r = ERR_IO;
+	if (r == 0 && fresh)
+		r = fsync_seg_dir(l);
+	if (r < 0) {
 		/* The records may or may not be on disk; other processes may
 		 * already read them. Refuse further appends in this process. */
 		log_error(T("監査記録: fdatasync に失敗しました: %s", "ledger: fdatasync failed: %s"),
@@ -933,7 +1687,19 @@ static void ledger_commit(struct ledger *l, struct append_req *group, bool *fail
 		goto out;
 	}
 	l->n = start + total;
-	l->log_end += text.len;
+	if (nch > 0 && ch[nch - 1].fresh) {
+		struct chunk *c = &ch[nch - 1];
+
+		/* The group's last segment is the one appends now go to. */
+		w_close(l);
+		l->wlog_fd = c->log_fd;
+		l->widx_fd = c->idx_fd;
+		c->log_fd = c->idx_fd = -1;
+		l->seg_first = c->seg;
+		l->log_end = c->log_off + (c->t1 - c->t0);
+	} else {
+		l->log_end += text.len;
+	}
 	l->tree = *tree;
 	r = 0;
 out:
@@ -941,6 +1707,8 @@ out:
 		ledger_unlock(l);
 	for (struct append_req *g = group; g != NULL; g = g->next)
 		g->r = r;
+	chunks_close(ch, nch);
+	free(ch);
 	batch_release(&hb);
 	free(tree);
 	buf_release(&text);
@@ -998,8 +1766,10 @@ int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n,
 			for (struct append_req *g = group; g != NULL; g = g->next)
 				g->r = ERR_IO;
 		} else {
+			uint64_t per_seg = l->seg_entries;
+
 			pthread_mutex_unlock(&l->mu);
-			ledger_commit(l, group, &failed);
+			ledger_commit(l, group, per_seg, &failed);
 			pthread_mutex_lock(&l->mu);
 		}
 		if (failed)
@@ -1026,40 +1796,47 @@ int ledger_append(struct ledger *l, const struct audit_rec *rec, uint64_t *index
 }
 
 /*
- * The number of records is the number of whole index entries, read from
- * the file each time: other processes may have appended. A writer writes
- * a record's line before its entry, so every entry counted here points to
- * a complete line (records still being synced by their writer included).
+ * The number of records: the first index of the last segment plus its
+ * whole index entries, read from the files each time (other processes
+ * may have appended). A writer writes a record's line before its entry,
+ * and a segment's .idx only after the entries of the segment before, so
+ * every entry counted here points to a complete line (records still
+ * being synced by their writer included).
  */
 uint64_t ledger_size(struct ledger *l)
 {
 	uint64_t n = 0;
 
-	if (l == NULL || file_size(l->idx_fd, &n) < 0)
+	if (l == NULL)
 		return 0;
-	return n / 8;
+	pthread_mutex_lock(&l->seg_mu);
+	if (tab_size(l, &n) < 0)
+		n = 0;
+	pthread_mutex_unlock(&l->seg_mu);
+	return n;
 }
 
 int ledger_read(struct ledger *l, uint64_t index, struct buf *out)
 {
-	uint8_t e[8];
-	uint64_t off, log_size;
+	uint64_t n = 0;
 	int r;
 
 	if (l == NULL || out == NULL)
 		return ERR_INVALID;
-	if (index >= ledger_size(l))
-		return ERR_NOT_FOUND;
-	if ((r = pread_all(l->idx_fd, e, 8, index * 8)) < 0 ||
-	    (r = file_size(l->log_fd, &log_size)) < 0)
-		return r;
-	off = get_le64(e);
-	if (off >= log_size)
-		return ERR_CORRUPT;
-	return read_line(l->log_fd, off, log_size, out);
+	pthread_mutex_lock(&l->seg_mu);
+	/* A record before the last known segment exists (segments followed
+	 * by another never change); only beyond that is the size needed. */
+	if (l->nsegs > 0 && index < l->segs[l->nsegs - 1].first)
+		r = tab_read(l, index, out);
+	else if ((r = tab_size(l, &n)) == 0)
+		r = index < n ? tab_read(l, index, out) : ERR_NOT_FOUND;
+	pthread_mutex_unlock(&l->seg_mu);
+	return r;
 }
 
 /* ---- roots and checkpoints ---- */
+
+static int seal_covered(struct ledger *l, const uint8_t *pk, bool wait, uint64_t *sealed);
 
 int ledger_root(struct ledger *l, uint64_t size, uint8_t out[MERKLE_HASH_SIZE])
 {
@@ -1089,7 +1866,7 @@ int ledger_checkpoint(struct ledger *l, const char *origin, const uint8_t seed[N
 	struct buf text, note;
 	char cpdir[4096], name[64];
 	bool locked = false;
-	int n, r;
+	int n, r, s;
 
 	buf_init(&text, NOTE_MAX);
 	buf_init(&note, NOTE_MAX);
@@ -1150,6 +1927,17 @@ out:
 	l->leading = false;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
+	/*
+	 * Segments the new checkpoint covers are sealed now, after the
+	 * appends of this process were let go again: sealing reads whole
+	 * segments, and full segments are never written to. The checkpoint
+	 * stands whether or not sealing works; a failure is logged and the
+	 * next checkpoint (or `mamori ledger seal`) tries again.
+	 */
+	if (r == 0 && (s = seal_covered(l, NULL, false, NULL)) < 0)
+		log_warn(T("監査記録: セグメントを封印できません: %s",
+			   "ledger: cannot seal segments: %s"),
+			 err_msg(s));
 	buf_release(&note);
 	buf_release(&text);
 	return r;
@@ -1166,4 +1954,523 @@ int ledger_latest_checkpoint(struct ledger *l, struct buf *out)
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ERR_INVALID;
 	return file_read_all(path, NOTE_MAX, out);
+}
+
+/* ---- sealing and archiving ---- */
+
+/*
+ * The maintenance lock, DIR/seg/LOCK: sealing and archiving take it (not
+ * the append lock, so that appends go on while whole segments are read
+ * and copied). With wait false, ERR_BUSY when another process holds it.
+ */
+static int maint_lock(struct ledger *l, bool wait, int *fd)
+{
+	char p[4096];
+	int r;
+
+	*fd = -1;
+	if ((r = dir_path(l, SEG_DIR, p, sizeof(p))) < 0)
+		return r;
+	if (mkdir(p, 0700) != 0 && errno != EEXIST)
+		return ERR_IO;
+	if ((r = dir_path(l, SEG_DIR "/LOCK", p, sizeof(p))) < 0)
+		return r;
+	if ((*fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return ERR_IO;
+	while (flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		if (errno == EINTR)
+			continue;
+		r = errno == EWOULDBLOCK ? ERR_BUSY : ERR_IO;
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+static void maint_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/*
+ * The latest checkpoint (checkpoints/latest): its size and root, after
+ * checking its signature under its own origin with pk (when not NULL)
+ * and that its root is the root of this ledger's hash files at its size.
+ */
+static int cp_latest(struct ledger *l, const uint8_t *pk, uint64_t *size,
+		     uint8_t root[MERKLE_HASH_SIZE])
+{
+	uint8_t have[MERKLE_HASH_SIZE];
+	char origin[NOTE_NAME_MAX + 1];
+	struct note_checkpoint ck;
+	struct note n;
+	struct buf b;
+	int r;
+
+	buf_init(&b, NOTE_MAX);
+	if ((r = ledger_latest_checkpoint(l, &b)) < 0)
+		goto out;
+	if (note_parse(b.data ? b.data : "", b.len, &n, NULL, NULL) < 0 ||
+	    note_checkpoint_parse(n.text, n.text_len, &ck, NULL, NULL) < 0 ||
+	    ck.origin_len > NOTE_NAME_MAX) {
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	memcpy(origin, ck.origin, ck.origin_len);
+	origin[ck.origin_len] = '\0';
+	if (pk != NULL && note_verify(&n, origin, pk) < 0) {
+		log_error(T("監査記録: checkpoints/latest の署名が正しくありません",
+			    "ledger: the signature of checkpoints/latest does not verify"));
+		r = ERR_CRYPTO;
+		goto out;
+	}
+	if ((r = ledger_root(l, ck.size, have)) < 0 || memcmp(have, ck.root, MERKLE_HASH_SIZE) != 0) {
+		log_error(T("監査記録: checkpoints/latest の root がハッシュファイルと一致しません",
+			    "ledger: the root of checkpoints/latest differs from the hash files"));
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	*size = ck.size;
+	memcpy(root, ck.root, MERKLE_HASH_SIZE);
+out:
+	buf_release(&b);
+	return r;
+}
+
+/*
+ * Seal segment [first, first + count): read its .log once, checking each
+ * record's index, its .idx entry and its leaf hash in hash/L00; compute
+ * the SHA-256 of both files and, for an aligned segment of 2^h records,
+ * its subtree root (which must equal the stored one); then write the
+ * manifest <first>.seal (through a synced rename) and make the files
+ * read-only. The checkpoint (cp_size, cp_root) covers the segment.
+ */
+static int seal_one(struct ledger *l, uint64_t first, uint64_t count, uint64_t cp_size,
+		    const uint8_t cp_root[MERKLE_HASH_SIZE])
+{
+	char logp[4096], idxp[4096], sealp[4096], want[64], ts[TS_TEXT_MAX];
+	uint8_t leaf[MERKLE_HASH_SIZE], stored[MERKLE_HASH_SIZE];
+	struct merkle_builder *t = xmalloc(sizeof(*t));
+	crypto_hash_sha256_state sha;
+	struct seg_seal s;
+	struct buf text;
+	uint64_t off = 0, idx_size, j = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = NULL;
+	int xf = -1, r;
+
+	memset(&s, 0, sizeof(s));
+	buf_init(&text, SEG_SEAL_MAX);
+	merkle_builder_init(t);
+	if ((r = seg_file(l, first, "log", logp, sizeof(logp))) < 0 ||
+	    (r = seg_file(l, first, "idx", idxp, sizeof(idxp))) < 0 ||
+	    (r = seg_file(l, first, "seal", sealp, sizeof(sealp))) < 0 ||
+	    (r = open_ro(idxp, &xf)) < 0 || (r = file_size(xf, &idx_size)) < 0)
+		goto out;
+	if (idx_size != count * 8 || (f = fopen(logp, "rbe")) == NULL) {
+		r = f == NULL && idx_size == count * 8 ? ERR_IO : ERR_CORRUPT;
+		goto out;
+	}
+	crypto_hash_sha256_init(&sha);
+	for (;; j++) {
+		ssize_t len = getline(&line, &cap, f);
+		uint8_t e[8];
+		int k;
+
+		if (len < 0)
+			break;
+		crypto_hash_sha256_update(&sha, (const unsigned char *)line, (unsigned long long)len);
+		k = snprintf(want, sizeof(want), "{\"v\":1,\"index\":%" PRIu64 ",", first + j);
+		if (j >= count || line[len - 1] != '\n' || (size_t)len <= (size_t)k ||
+		    memcmp(line, want, (size_t)k) != 0 || pread_all(xf, e, 8, j * 8) < 0 ||
+		    get_le64(e) != off) {
+			r = ERR_CORRUPT;
+			goto out;
+		}
+		merkle_leaf_hash(line, (size_t)len - 1, leaf);
+		if ((r = ledger_subtree_hash(l, first + j, 0, stored)) < 0)
+			goto out;
+		if (memcmp(leaf, stored, MERKLE_HASH_SIZE) != 0 ||
+		    (r = merkle_builder_append(t, leaf, NULL, NULL)) < 0) {
+			r = r < 0 ? r : ERR_CORRUPT;
+			goto out;
+		}
+		off += (uint64_t)len;
+	}
+	if (ferror(f) || j != count) {
+		r = ferror(f) ? ERR_IO : ERR_CORRUPT;
+		goto out;
+	}
+	crypto_hash_sha256_final(&sha, s.log_sha256);
+	if ((r = seg_file_sha256(idxp, s.idx_sha256, NULL)) < 0)
+		goto out;
+	s.first = first;
+	s.count = count;
+	s.log_bytes = off;
+	if ((count & (count - 1)) == 0 && (first & (count - 1)) == 0) {
+		s.has_subtree = true;
+		s.subtree_height = (unsigned)__builtin_ctzll(count);
+		merkle_builder_root(t, s.subtree_root);
+		if ((r = ledger_subtree_hash(l, first, s.subtree_height, stored)) < 0)
+			goto out;
+		if (memcmp(stored, s.subtree_root, MERKLE_HASH_SIZE) != 0) {
+			r = ERR_CORRUPT;
+			goto out;
+		}
+	}
+	s.cp_size = cp_size;
+	memcpy(s.cp_root, cp_root, MERKLE_HASH_SIZE);
+	ts_format_jst(ts_now(), ts);
+	snprintf(s.sealed_at, sizeof(s.sealed_at), "%s", ts);
+	if ((r = seg_seal_render(&s, &text)) < 0 ||
+	    (r = file_write_atomic(sealp, text.data, text.len, 0400)) < 0)
+		goto out;
+	if (chmod(logp, 0400) != 0 || chmod(idxp, 0400) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	log_info(T("監査記録: セグメント %s.log（記録 %" PRIu64 "〜%" PRIu64 "）を封印しました",
+		   "ledger: sealed segment %s.log (records %" PRIu64 " to %" PRIu64 ")"),
+		 logp, first, first + count - 1);
+	r = 0;
+out:
+	if (r == ERR_CORRUPT)
+		log_error(T("監査記録: セグメント %s（記録 %" PRIu64 "）がハッシュファイルと一致しないため封印しません",
+			    "ledger: not sealing %s: record %" PRIu64
+			    " does not match the index or the hash files"),
+			  logp, first + j);
+	if (f != NULL)
+		fclose(f);
+	if (xf >= 0)
+		close(xf);
+	free(line);
+	free(t);
+	buf_release(&text);
+	return r;
+}
+
+/*
+ * Seal every full segment that the latest checkpoint covers and that is
+ * not sealed yet. A segment is full once the next one has its .idx: the
+ * writer never goes back to it. With wait false, gives up at once (0,
+ * nothing sealed) when another process is sealing or archiving.
+ */
+static int seal_covered(struct ledger *l, const uint8_t *pk, bool wait, uint64_t *sealed)
+{
+	uint8_t root[MERKLE_HASH_SIZE];
+	struct seg_info *v = NULL;
+	uint64_t cp_size = 0, done = 0;
+	size_t n = 0;
+	int mfd = -1, r;
+
+	if (l->mode != LEDGER_WRITE)
+		return ERR_FORBIDDEN;
+	if ((r = maint_lock(l, wait, &mfd)) < 0) {
+		if (r == ERR_BUSY && !wait)
+			r = 0;
+		goto out;
+	}
+	if ((r = cp_latest(l, pk, &cp_size, root)) < 0 || (r = seg_list(l->dir, &v, &n)) < 0)
+		goto out;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint64_t end = v[i + 1].first;
+
+		if (end > cp_size || !(v[i + 1].idx || v[i + 1].seal))
+			break;
+		if (v[i].seal)
+			continue;
+		if (v[i].legacy || !v[i].log || !v[i].idx) {
+			r = ERR_CORRUPT;
+			goto out;
+		}
+		if ((r = seal_one(l, v[i].first, end - v[i].first, cp_size, root)) < 0)
+			goto out;
+		done++;
+	}
+	if (done > 0)
+		r = fsync_seg_dir(l);
+out:
+	if (sealed != NULL)
+		*sealed = done;
+	maint_unlock(mfd);
+	free(v);
+	return r;
+}
+
+int ledger_seal(struct ledger *l, const uint8_t pk[32], uint64_t *sealed)
+{
+	if (sealed != NULL)
+		*sealed = 0;
+	if (l == NULL)
+		return ERR_INVALID;
+	return seal_covered(l, pk, true, sealed);
+}
+
+/* Copy src to dir/name through dir/name.tmp, synced, read-only. */
+static int copy_file(const char *src, const char *dir, const char *name)
+{
+	char tmp[4096], dst[4096];
+	char *chunk = NULL;
+	int in = -1, out = -1, r = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >= (int)sizeof(tmp) ||
+	    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst))
+		return ERR_INVALID;
+	if ((r = open_ro(src, &in)) < 0)
+		return r;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	chunk = xmalloc(1 << 16);
+	for (;;) {
+		ssize_t got = read(in, chunk, 1 << 16);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = ERR_IO;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		for (ssize_t done = 0; done < got;) {
+			ssize_t w = write(out, chunk + done, (size_t)(got - done));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r = ERR_IO;
+				goto out;
+			}
+			done += w;
+		}
+	}
+	if (fsync(out) != 0 || fchmod(out, 0400) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	close(out);
+	out = -1;
+	if (rename(tmp, dst) != 0)
+		r = ERR_IO;
+out:
+	if (out >= 0)
+		close(out);
+	if (r < 0)
+		(void)unlink(tmp);
+	close(in);
+	free(chunk);
+	return r;
+}
+
+/* Compare the SHA-256 (and size, when want_size is not UINT64_MAX) of the
+ * file at path with a seal's; ERR_CORRUPT (logged) when they differ. */
+static int sha_matches(const char *path, const uint8_t want[32], uint64_t want_size)
+{
+	uint8_t got[32];
+	uint64_t size = 0;
+	int r;
+
+	if ((r = seg_file_sha256(path, got, &size)) < 0)
+		return r;
+	if (memcmp(got, want, 32) != 0 || (want_size != UINT64_MAX && size != want_size)) {
+		log_error(T("監査記録: %s の SHA-256 が封印と一致しません",
+			    "ledger: the SHA-256 of %s differs from its seal"),
+			  path);
+		return ERR_CORRUPT;
+	}
+	return 0;
+}
+
+/*
+ * Archive one sealed segment (maintenance lock held): check its files
+ * against the seal, copy them, the seal and the checkpoint note that
+ * covers it to dir (absolute), check the copies against the seal, record
+ * dir in the seal left behind, and remove the files.
+ */
+static int archive_one(struct ledger *l, const struct seg_info *si, const char *dir,
+		       struct seg_seal *s)
+{
+	char logp[4096], idxp[4096], sealp[4096], p[4096], cpdir[4096], name[SEG_NAME_MAX],
+	    fname[SEG_NAME_MAX + 8], ts[TS_TEXT_MAX];
+	struct buf text;
+	int r;
+
+	buf_init(&text, SEG_SEAL_MAX);
+	seg_name(si->first, name);
+	if ((r = seg_path(l->dir, si, "log", logp, sizeof(logp))) < 0 ||
+	    (r = seg_path(l->dir, si, "idx", idxp, sizeof(idxp))) < 0 ||
+	    (r = seg_path(l->dir, si, "seal", sealp, sizeof(sealp))) < 0 ||
+	    (r = seg_seal_load(sealp, s)) < 0)
+		goto out;
+	if (s->first != si->first) {
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	if ((r = sha_matches(logp, s->log_sha256, s->log_bytes)) < 0 ||
+	    (r = sha_matches(idxp, s->idx_sha256, s->count * 8)) < 0)
+		goto out;
+	if (snprintf(cpdir, sizeof(cpdir), "%s/checkpoints", dir) >= (int)sizeof(cpdir) ||
+	    snprintf(fname, sizeof(fname), "%s.log", name) >= (int)sizeof(fname)) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if ((r = copy_file(logp, dir, fname)) < 0)
+		goto out;
+	snprintf(fname, sizeof(fname), "%s.idx", name);
+	if ((r = copy_file(idxp, dir, fname)) < 0)
+		goto out;
+	snprintf(fname, sizeof(fname), "%s.seal", name);
+	if ((r = copy_file(sealp, dir, fname)) < 0)
+		goto out;
+	snprintf(fname, sizeof(fname), "%" PRIu64 ".note", s->cp_size);
+	if (snprintf(p, sizeof(p), "%s/checkpoints/%s", l->dir, fname) >= (int)sizeof(p)) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if ((r = copy_file(p, cpdir, fname)) < 0 || (r = fsync_dir(cpdir)) < 0 ||
+	    (r = fsync_dir(dir)) < 0)
+		goto out;
+	/* The copies, read back, must be what was sealed. */
+	r = ERR_INVALID;
+	if (snprintf(p, sizeof(p), "%s/%.31s.log", dir, name) >= (int)sizeof(p) ||
+	    (r = sha_matches(p, s->log_sha256, s->log_bytes)) < 0)
+		goto out;
+	r = ERR_INVALID;
+	if (snprintf(p, sizeof(p), "%s/%.31s.idx", dir, name) >= (int)sizeof(p) ||
+	    (r = sha_matches(p, s->idx_sha256, s->count * 8)) < 0)
+		goto out;
+	/* The seal stays behind and says where the segment went (the caller
+	 * checked that dir fits). */
+	if (strlen(dir) >= sizeof(s->archive)) {
+		r = ERR_TOO_LARGE;
+		goto out;
+	}
+	memcpy(s->archive, dir, strlen(dir) + 1);
+	ts_format_jst(ts_now(), ts);
+	snprintf(s->archived_at, sizeof(s->archived_at), "%s", ts);
+	if ((r = seg_seal_render(s, &text)) < 0 ||
+	    (r = file_write_atomic(sealp, text.data, text.len, 0400)) < 0)
+		goto out;
+	if (unlink(idxp) != 0 || unlink(logp) != 0) {
+		r = ERR_IO;
+		goto out;
+	}
+	if ((r = fsync_seg_dir(l)) < 0)
+		goto out;
+	log_info(T("監査記録: セグメント %s（記録 %" PRIu64 "〜%" PRIu64 "）を %s に保管しました",
+		   "ledger: archived segment %s (records %" PRIu64 " to %" PRIu64 ") to %s"),
+		 name, s->first, s->first + s->count - 1, dir);
+out:
+	buf_release(&text);
+	return r;
+}
+
+int ledger_archive(struct ledger *l, const char *to, uint64_t before, const char *actor,
+		   uint64_t *segments, uint64_t *entries)
+{
+	char abs[PATH_MAX], segdir[PATH_MAX], p[4096], hex[65];
+	struct seg_info *v = NULL;
+	json_t *body = NULL, *list = NULL;
+	char *text = NULL;
+	uint64_t nseg = 0, nent = 0, lo = UINT64_MAX, hi = 0;
+	size_t n = 0;
+	int mfd = -1, r;
+
+	if (segments != NULL)
+		*segments = 0;
+	if (entries != NULL)
+		*entries = 0;
+	if (l == NULL || to == NULL || to[0] == '\0' || actor == NULL)
+		return ERR_INVALID;
+	if (l->mode != LEDGER_WRITE)
+		return ERR_FORBIDDEN;
+	if ((r = maint_lock(l, true, &mfd)) < 0)
+		goto out;
+	if (mkdir(to, 0700) != 0 && errno != EEXIST) {
+		r = ERR_IO;
+		goto out;
+	}
+	if (realpath(to, abs) == NULL || strlen(abs) >= SEG_ARCHIVE_PATH_MAX) {
+		r = realpath(to, abs) == NULL ? ERR_IO : ERR_TOO_LARGE;
+		goto out;
+	}
+	/* An archive inside the segment directory would be removed with it. */
+	if ((r = dir_path(l, SEG_DIR, p, sizeof(p))) < 0)
+		goto out;
+	if (realpath(p, segdir) != NULL && strcmp(segdir, abs) == 0) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if (snprintf(p, sizeof(p), "%s/checkpoints", abs) >= (int)sizeof(p)) {
+		r = ERR_INVALID;
+		goto out;
+	}
+	if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+		r = ERR_IO;
+		goto out;
+	}
+	if (!(list = json_array())) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if ((r = seg_list(l->dir, &v, &n)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct seg_seal s;
+		json_t *e;
+
+		if (!v[i].seal || !(v[i].log || v[i].idx))
+			continue;
+		if (i + 1 < n && v[i + 1].first > before)
+			break;
+		if ((r = archive_one(l, &v[i], abs, &s)) < 0)
+			goto out;
+		if (s.first + s.count > before) /* cannot happen: checked above */
+			break;
+		sodium_bin2hex(hex, sizeof(hex), s.log_sha256, 32);
+		e = json_pack("{s:I,s:I,s:s}", "first", (json_int_t)s.first, "count",
+			      (json_int_t)s.count, "log_sha256", hex);
+		if (e == NULL || json_array_append_new(list, e) < 0) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		nseg++;
+		nent += s.count;
+		if (s.first < lo)
+			lo = s.first;
+		if (s.first + s.count > hi)
+			hi = s.first + s.count;
+	}
+	if (nseg > 0) {
+		struct audit_rec rec;
+
+		/* Every archiving is itself an audit record. */
+		body = json_pack("{s:s,s:I,s:I,s:I,s:O}", "archive", abs, "first", (json_int_t)lo,
+				 "end", (json_int_t)hi, "entries", (json_int_t)nent, "segments", list);
+		if (body == NULL || (text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		rec = (struct audit_rec){ "ledger_archive", TS_NONE, actor, text, strlen(text) };
+		if ((r = ledger_append(l, &rec, NULL)) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (segments != NULL)
+		*segments = nseg;
+	if (entries != NULL)
+		*entries = nent;
+	maint_unlock(mfd);
+	free(text);
+	json_decref(body);
+	json_decref(list);
+	free(v);
+	return r;
 }

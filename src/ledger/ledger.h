@@ -4,9 +4,11 @@
  * Every change of state that matters to an auditor (a decision, an access
  * event, an import, an edit of policy) is appended here by the function
  * that makes the change. Callers see only this interface: the store behind
- * it is an append-only file of canonical records with the hashes of an
- * RFC 9162 Merkle tree over them, one file per tree level, and signed
- * checkpoints (see docs/internals/ledger.md).
+ * it is append-only segment files of canonical records (a fixed number of
+ * records each), the hashes of an RFC 9162 Merkle tree over them, one file
+ * per tree level, and signed checkpoints; full segments covered by a
+ * checkpoint are sealed and may be archived elsewhere (see
+ * docs/internals/ledger.md).
  *
  * A record is: a kind (short ASCII word: "decision", "access", "import",
  * "policy", "apikey", ...), a time, an actor (staff id, API key name,
@@ -52,7 +54,13 @@ struct audit_rec {
 
 enum ledger_mode { LEDGER_READ_ONLY = 0, LEDGER_WRITE = 1 };
 
-/* Open (creating when mode is LEDGER_WRITE) the ledger in directory dir. */
+/*
+ * Open (creating when mode is LEDGER_WRITE) the ledger in directory dir.
+ * A writer repairs a torn tail, and moves a ledger of the single-file
+ * layout (DIR/records.log, records.idx) to segment 0 under the append
+ * lock; a reader reads that layout as it is. ERR_NOT_FOUND for a reader
+ * when dir holds no segment.
+ */
 MM_WUR int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out);
 void ledger_close(struct ledger *l); /* NULL is a no-op */
 
@@ -63,8 +71,55 @@ MM_WUR int ledger_append_many(struct ledger *l, const struct audit_rec *recs, si
 			      uint64_t *first);
 /* Number of records. */
 uint64_t ledger_size(struct ledger *l);
-/* Read the canonical bytes of record index into out (replacing contents). */
+/*
+ * Read the canonical bytes of record index into out (replacing contents).
+ * ERR_NOT_FOUND beyond ledger_size(). A record of an archived segment is
+ * read from the archive its seal names, and checked against its leaf
+ * hash (ERR_CORRUPT if it differs); ERR_ARCHIVED when that archive does
+ * not hold it (moved away or not mounted).
+ */
 MM_WUR int ledger_read(struct ledger *l, uint64_t index, struct buf *out);
+
+/* ---- segments (docs/internals/ledger.md, "Segments") ---- */
+
+#define LEDGER_SEGMENT_ENTRIES_DEFAULT ((uint64_t)1 << 20)
+
+/*
+ * Records per segment file for the appends of this handle (the instance
+ * config's segment_entries; default LEDGER_SEGMENT_ENTRIES_DEFAULT): a
+ * segment holding n records or more takes no more, and the next record
+ * starts a new one. Existing segments keep their size. Call before the
+ * handle is shared between threads. ERR_INVALID for 0 or above 2^40.
+ */
+MM_WUR int ledger_set_segment_entries(struct ledger *l, uint64_t n);
+/*
+ * Seal every full segment (one followed by another) that the latest
+ * checkpoint covers: check each record against its index entry and its
+ * hash, write DIR/seg/<first>.seal (SHA-256 of the files, the subtree
+ * root when the segment is an aligned subtree, the covering checkpoint)
+ * and make the segment's files read-only. pk (may be NULL) is the
+ * instance public key the latest checkpoint must be signed with. Called
+ * by ledger_checkpoint too. *sealed (may be NULL) gets the number sealed.
+ * ERR_FORBIDDEN on a read-only ledger, ERR_NOT_FOUND without a
+ * checkpoint, ERR_CRYPTO for a bad signature, ERR_CORRUPT when the
+ * checkpoint or a segment does not match the hash files. Takes the
+ * maintenance lock DIR/seg/LOCK, not the append lock: appends go on.
+ */
+MM_WUR int ledger_seal(struct ledger *l, const uint8_t pk[32], uint64_t *sealed);
+/*
+ * Move every sealed segment that ends at or before index before
+ * (UINT64_MAX: all) to the directory to (created if missing): check the
+ * files against the seal, copy them with the seal and the checkpoint note
+ * that covers them (to/<first>.log, .idx, .seal, to/checkpoints/<n>.note;
+ * each synced), check the copies' SHA-256 against the seal, record the
+ * absolute path of to in the seal left in DIR/seg, and remove the files.
+ * When a segment moved, appends a record of kind "ledger_archive" (by
+ * actor) naming them. *segments and *entries (may be NULL) get what moved.
+ * ERR_FORBIDDEN read-only, ERR_CORRUPT when a file differs from its seal,
+ * ERR_IO. Holds the maintenance lock.
+ */
+MM_WUR int ledger_archive(struct ledger *l, const char *to, uint64_t before, const char *actor,
+			  uint64_t *segments, uint64_t *entries);
 
 /* ---- the Merkle tree (docs/internals/ledger.md) ---- */
 

@@ -1,11 +1,14 @@
 /*
  * verify.c - recompute a ledger's tree from its records and compare it
- * with everything stored: index, subtree hashes, signed checkpoints.
+ * with everything stored: segment files and their index, subtree hashes,
+ * signed checkpoints, seal manifests; archived segments are read from
+ * the archive directories given, or checked by their seals alone.
  */
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/i18n.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
 #include "ledger/verify.h"
@@ -30,11 +33,18 @@ struct cp {
 
 struct verifier {
 	const char *dir;
+	const char *const *archives;
+	size_t narchives;
 	struct ledger_verify_report *rep;
 	struct cp *cps; /* sorted by size */
 	size_t ncps;
-	int idx_fd;
 	int lv_fd[MERKLE_HEIGHT_MAX];
+	/* The segment being read. */
+	uint64_t seg_first;
+	int idx_fd;
+	char log_name[4096]; /* its .log as reports name it */
+	char idx_name[4096];
+	bool in_archive;     /* read from an archive directory */
 };
 
 static void report(struct verifier *v, int64_t entry, const char *file, uint64_t offset,
@@ -46,6 +56,7 @@ static void report(struct verifier *v, int64_t entry, const char *file, uint64_t
 	va_list ap;
 
 	v->rep->entry = entry;
+	v->rep->file_in_archive = v->in_archive && (file == v->log_name || file == v->idx_name);
 	snprintf(v->rep->file, sizeof(v->rep->file), "%s", file);
 	v->rep->offset = offset;
 	va_start(ap, fmt);
@@ -249,12 +260,14 @@ static int lv_fd(struct verifier *v, unsigned h)
 	return v->lv_fd[h];
 }
 
-/* Compare the stored hash of subtree (level h, position pos) with want. */
+/* Compare the stored hash of subtree (level h, position pos) with want;
+ * for a leaf, a difference is reported at the record (rec_off in the
+ * segment's .log). */
 static int hash_check(struct verifier *v, unsigned h, uint64_t pos,
 		      const uint8_t want[MERKLE_HASH_SIZE], uint64_t rec_off)
 {
 	uint8_t got[MERKLE_HASH_SIZE];
-	char file[16];
+	char file[24];
 	uint64_t off = pos * MERKLE_HASH_SIZE, first = pos << h, last = first + ((uint64_t)1 << h) - 1;
 	int fd = lv_fd(v, h);
 	ssize_t r = -1;
@@ -276,12 +289,12 @@ static int hash_check(struct verifier *v, unsigned h, uint64_t pos,
 	}
 	if (memcmp(got, want, MERKLE_HASH_SIZE) != 0 && h == 0) {
 		/* The leaf: name the record first, the stored hash second. */
-		report(v, (int64_t)first, "records.log", rec_off,
-		       T("記録 %" PRIu64 "（records.log のバイト位置 %" PRIu64 "）のハッシュが %s のバイト位置 %" PRIu64
+		report(v, (int64_t)first, v->log_name, rec_off,
+		       T("記録 %" PRIu64 "（%s のバイト位置 %" PRIu64 "）のハッシュが %s のバイト位置 %" PRIu64
 			 " に保存されたものと一致しません（記録が書き換えられたか、ハッシュが改ざんされています）",
-			 "entry %" PRIu64 " (records.log byte offset %" PRIu64 "): its hash differs from the one "
+			 "entry %" PRIu64 " (%s byte offset %" PRIu64 "): its hash differs from the one "
 			 "stored in %s at byte offset %" PRIu64 " (the entry or the stored hash was altered)"),
-		       first, rec_off, file, off);
+		       first, v->log_name, rec_off, file, off);
 		return ERR_CORRUPT;
 	}
 	if (memcmp(got, want, MERKLE_HASH_SIZE) != 0) {
@@ -297,13 +310,14 @@ static int hash_check(struct verifier *v, unsigned h, uint64_t pos,
 	return 0;
 }
 
-/* Check one record line (without '\n') at byte offset off: entry i. */
+/* Check one record line (without '\n') at byte offset off of the current
+ * segment's .log: entry i. */
 static int line_check(struct verifier *v, uint64_t i, uint64_t off, const char *line, size_t len)
 {
 	char want[64];
 	int n = snprintf(want, sizeof(want), "{\"v\":1,\"index\":%" PRIu64 ",", i);
+	uint64_t j = i - v->seg_first, stored = 0;
 	uint8_t e[8];
-	uint64_t stored = 0;
 	ssize_t r;
 
 	if ((size_t)n > len || memcmp(line, want, (size_t)n) != 0) {
@@ -315,53 +329,320 @@ static int line_check(struct verifier *v, uint64_t i, uint64_t off, const char *
 		while (num && k < len && line[k] >= '0' && line[k] <= '9' && k < pl + 19)
 			other = other * 10 + (uint64_t)(line[k++] - '0');
 		if (num && k > pl && k < len && line[k] == ',') {
-			report(v, (int64_t)i, "records.log", off,
-			       T("記録 %" PRIu64 "（records.log のバイト位置 %" PRIu64 "）の index が %" PRIu64
+			report(v, (int64_t)i, v->log_name, off,
+			       T("記録 %" PRIu64 "（%s のバイト位置 %" PRIu64 "）の index が %" PRIu64
 				 " です。記録が削除・挿入・入れ替えされています",
-				 "entry %" PRIu64 " (records.log byte offset %" PRIu64 ") carries index %" PRIu64
+				 "entry %" PRIu64 " (%s byte offset %" PRIu64 ") carries index %" PRIu64
 				 ": entries were deleted, inserted or swapped"),
-			       i, off, other);
+			       i, v->log_name, off, other);
 		} else {
-			report(v, (int64_t)i, "records.log", off,
-			       T("記録 %" PRIu64 "（records.log のバイト位置 %" PRIu64
+			report(v, (int64_t)i, v->log_name, off,
+			       T("記録 %" PRIu64 "（%s のバイト位置 %" PRIu64
 				 "）は監査記録の形式ではありません",
-				 "entry %" PRIu64 " (records.log byte offset %" PRIu64
-				 ") is not an audit record"),
-			       i, off);
+				 "entry %" PRIu64 " (%s byte offset %" PRIu64 ") is not an audit record"),
+			       i, v->log_name, off);
 		}
 		return ERR_CORRUPT;
 	}
 	do
-		r = pread(v->idx_fd, e, 8, (off_t)(i * 8));
+		r = pread(v->idx_fd, e, 8, (off_t)(j * 8));
 	while (r < 0 && errno == EINTR);
 	if (r == 8)
 		for (int k = 7; k >= 0; k--)
 			stored = (stored << 8) | e[k];
 	if (r != 8 || stored != off) {
-		report(v, (int64_t)i, "records.idx", i * 8,
-		       r != 8 ? T("records.idx はバイト位置 %" PRIu64 " で終わっていますが、記録 %" PRIu64
-				  " があります",
-				  "records.idx ends at byte offset %" PRIu64 " but entry %" PRIu64
-				  " exists")
-			      : T("records.idx のバイト位置 %" PRIu64 ": 記録 %" PRIu64
-				  " の位置が records.log と一致しません",
-				  "records.idx at byte offset %" PRIu64 ": the offset of entry %" PRIu64
-				  " does not match records.log"),
-		       i * 8, i);
+		report(v, (int64_t)i, v->idx_name, j * 8,
+		       r != 8 ? T("%s はバイト位置 %" PRIu64 " で終わっていますが、記録 %" PRIu64 " があります",
+				  "%s ends at byte offset %" PRIu64 " but entry %" PRIu64 " exists")
+			      : T("%s のバイト位置 %" PRIu64 ": 記録 %" PRIu64 " の位置が .log と一致しません",
+				  "%s at byte offset %" PRIu64 ": the offset of entry %" PRIu64
+				  " does not match the .log"),
+		       v->idx_name, j * 8, i);
 		return ERR_CORRUPT;
 	}
 	return 0;
 }
 
-static int verify_run(struct verifier *v, FILE *f)
+/* The tree so far: check the checkpoints of its size. */
+static int cps_at(struct verifier *v, const struct merkle_builder *t, size_t *next_cp)
 {
-	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE],
-	    root[MERKLE_HASH_SIZE];
-	struct merkle_builder *t = xmalloc(sizeof(*t));
+	uint8_t root[MERKLE_HASH_SIZE];
+	int r;
+
+	if (*next_cp < v->ncps && v->cps[*next_cp].size == t->size) {
+		merkle_builder_root(t, root);
+		while (*next_cp < v->ncps && v->cps[*next_cp].size == t->size)
+			if ((r = cp_check(v, &v->cps[(*next_cp)++], root)) < 0)
+				return r;
+	}
+	return 0;
+}
+
+/* Add a leaf to the tree and check the stored hashes it completes. */
+static int leaf_add(struct verifier *v, struct merkle_builder *t, struct merkle_builder *seg_t,
+		    const uint8_t leaf[MERKLE_HASH_SIZE], uint64_t rec_off, size_t *next_cp)
+{
+	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE];
+	unsigned k;
+	int r;
+
+	if ((r = merkle_builder_append(t, leaf, completed, &k)) < 0 ||
+	    (r = merkle_builder_append(seg_t, leaf, NULL, NULL)) < 0)
+		return r;
+	for (unsigned h = 0; h < k; h++)
+		if ((r = hash_check(v, h, (t->size >> h) - 1, completed[h], rec_off)) < 0)
+			return r;
+	v->rep->entries = t->size;
+	return cps_at(v, t, next_cp);
+}
+
+static void hex_of(const uint8_t h[32], char out[65])
+{
+	sodium_bin2hex(out, 65, h, 32);
+}
+
+/*
+ * Check a seal against what was found: count records, a segment tree
+ * seg_t, and (when the files were read) the SHA-256 and size of its
+ * .log and the SHA-256 of its .idx.
+ */
+static int seal_check(struct verifier *v, const char *seal_name, const struct seg_seal *s,
+		      uint64_t count, const struct merkle_builder *seg_t, const uint8_t *log_sha,
+		      uint64_t log_bytes, const uint8_t *idx_sha)
+{
+	uint8_t root[MERKLE_HASH_SIZE];
+	const struct cp *c = NULL;
+	int64_t last = (int64_t)(s->first + count) - 1;
+	char a[65], b[65];
+
+	if (s->count != count) {
+		report(v, last, seal_name, 0,
+		       T("%s: 封印では記録 %" PRIu64 " 件ですが、セグメントには %" PRIu64 " 件あります",
+			 "%s: the seal says %" PRIu64 " entries but the segment holds %" PRIu64),
+		       seal_name, s->count, count);
+		return ERR_CORRUPT;
+	}
+	if (log_sha != NULL && (memcmp(log_sha, s->log_sha256, 32) != 0 || log_bytes != s->log_bytes)) {
+		hex_of(log_sha, a);
+		hex_of(s->log_sha256, b);
+		report(v, last, seal_name, 0,
+		       T("%s: %s の SHA-256 %s（%" PRIu64 " バイト）が封印の %s（%" PRIu64 " バイト）と一致しません",
+			 "%s: the SHA-256 of %s, %s (%" PRIu64 " bytes), differs from the sealed %s (%" PRIu64
+			 " bytes)"),
+		       seal_name, v->log_name, a, log_bytes, b, s->log_bytes);
+		return ERR_CORRUPT;
+	}
+	if (idx_sha != NULL && memcmp(idx_sha, s->idx_sha256, 32) != 0) {
+		report(v, last, seal_name, 0,
+		       T("%s: %s の SHA-256 が封印と一致しません", "%s: the SHA-256 of %s differs from the seal"),
+		       seal_name, v->idx_name);
+		return ERR_CORRUPT;
+	}
+	merkle_builder_root(seg_t, root);
+	if (s->has_subtree != ((count & (count - 1)) == 0 && (s->first & (count - 1)) == 0) ||
+	    (s->has_subtree && memcmp(root, s->subtree_root, MERKLE_HASH_SIZE) != 0)) {
+		report(v, last, seal_name, 0,
+		       T("%s: 封印の部分木 root が記録 %" PRIu64 "〜%" PRId64 " の木と一致しません",
+			 "%s: the sealed subtree root differs from the tree of entries %" PRIu64
+			 " to %" PRId64),
+		       seal_name, s->first, last);
+		return ERR_CORRUPT;
+	}
+	for (size_t k = 0; k < v->ncps; k++)
+		if (v->cps[k].size == s->cp_size && v->cps[k].status == 0)
+			c = &v->cps[k];
+	if (c == NULL || memcmp(c->root, s->cp_root, MERKLE_HASH_SIZE) != 0) {
+		report(v, last, seal_name, 0,
+		       c == NULL ? T("%s: 封印が示すチェックポイント checkpoints/%" PRIu64 ".note がありません",
+				     "%s: the checkpoint the seal names, checkpoints/%" PRIu64
+				     ".note, is missing")
+				 : T("%s: 封印のチェックポイント root（木のサイズ %" PRIu64
+				     "）が署名付きチェックポイントと一致しません",
+				     "%s: the sealed checkpoint root (tree size %" PRIu64
+				     ") differs from the signed checkpoint"),
+		       seal_name, s->cp_size);
+		return ERR_CORRUPT;
+	}
+	v->rep->seals++;
+	return 0;
+}
+
+/* Open the .log and .idx of segment si: locally, or in the first archive
+ * directory holding both. Sets v's names; *f and v->idx_fd, or 1 (and
+ * nothing open) when neither place has them. */
+static int seg_open(struct verifier *v, const struct seg_info *si, FILE **f)
+{
+	char name[SEG_NAME_MAX], logp[4096], idxp[4096];
+	int r;
+
+	*f = NULL;
+	v->idx_fd = -1;
+	v->in_archive = false;
+	seg_name(si->first, name);
+	if (si->log || si->idx) {
+		if (si->legacy) {
+			snprintf(v->log_name, sizeof(v->log_name), "records.log");
+			snprintf(v->idx_name, sizeof(v->idx_name), "records.idx");
+		} else {
+			snprintf(v->log_name, sizeof(v->log_name), SEG_DIR "/%s.log", name);
+			snprintf(v->idx_name, sizeof(v->idx_name), SEG_DIR "/%s.idx", name);
+		}
+		if ((r = seg_path(v->dir, si, "log", logp, sizeof(logp))) < 0 ||
+		    (r = seg_path(v->dir, si, "idx", idxp, sizeof(idxp))) < 0)
+			return r;
+		/* A move from the single-file layout cut short: the index
+		 * moves first, the log is still records.log. */
+		if (si->first == 0 && !si->log && si->idx && !si->legacy) {
+			snprintf(logp, sizeof(logp), "%s/records.log", v->dir);
+			snprintf(v->log_name, sizeof(v->log_name), "records.log");
+		}
+	} else {
+		size_t a;
+
+		for (a = 0; a < v->narchives; a++) {
+			snprintf(logp, sizeof(logp), "%s/%s.log", v->archives[a], name);
+			snprintf(idxp, sizeof(idxp), "%s/%s.idx", v->archives[a], name);
+			if (access(logp, F_OK) == 0 && access(idxp, F_OK) == 0)
+				break;
+		}
+		if (a == v->narchives)
+			return 1;
+		snprintf(v->log_name, sizeof(v->log_name), "%s", logp);
+		snprintf(v->idx_name, sizeof(v->idx_name), "%s", idxp);
+		v->in_archive = true;
+	}
+	*f = fopen(logp, "rbe");
+	if (*f == NULL) {
+		report(v, (int64_t)si->first, v->log_name, 0, T("%s を開けません: %s", "cannot open %s: %s"),
+		       v->log_name, strerror(errno));
+		return errno == ENOENT ? ERR_CORRUPT : ERR_IO;
+	}
+	v->idx_fd = open(idxp, O_RDONLY | O_CLOEXEC);
+	if (v->idx_fd < 0) {
+		report(v, (int64_t)si->first, v->idx_name, 0, T("%s を開けません: %s", "cannot open %s: %s"),
+		       v->idx_name, strerror(errno));
+		fclose(*f);
+		*f = NULL;
+		return errno == ENOENT ? ERR_CORRUPT : ERR_IO;
+	}
+	return 0;
+}
+
+/*
+ * Read one segment's records (entries first ..): each line complete,
+ * carrying its index, pointed to by its .idx entry, its leaf hash and the
+ * subtree hashes it completes equal to the stored ones, checkpoints at
+ * their sizes. *count gets the records read; with the seal's hashes
+ * wanted (sha != NULL), the SHA-256 of the .log and its size.
+ */
+static int seg_read(struct verifier *v, FILE *f, bool last, struct merkle_builder *t,
+		    struct merkle_builder *seg_t, size_t *next_cp, uint64_t *count, uint8_t *sha,
+		    uint64_t *bytes)
+{
+	uint8_t leaf[MERKLE_HASH_SIZE];
+	crypto_hash_sha256_state st;
 	char *line = NULL;
-	size_t cap = 0, next_cp = 0;
-	uint64_t i = 0, off = 0;
+	size_t cap = 0;
+	uint64_t i = v->seg_first, off = 0;
+	struct stat sb;
+	int r = 0;
+
+	crypto_hash_sha256_init(&st);
+	for (;; i++) {
+		ssize_t len = getline(&line, &cap, f);
+
+		if (len < 0)
+			break;
+		crypto_hash_sha256_update(&st, (const unsigned char *)line, (unsigned long long)len);
+		if (line[len - 1] != '\n' || (size_t)len > VERIFY_LINE_MAX) {
+			report(v, (int64_t)i, v->log_name, off,
+			       T("記録 %" PRIu64 "（%s のバイト位置 %" PRIu64 "）が不完全です（改行がありません）",
+				 "entry %" PRIu64 " (%s byte offset %" PRIu64 ") is incomplete (no newline)"),
+			       i, v->log_name, off);
+			r = ERR_CORRUPT;
+			goto out;
+		}
+		if ((r = line_check(v, i, off, line, (size_t)len - 1)) < 0)
+			goto out;
+		merkle_leaf_hash(line, (size_t)len - 1, leaf);
+		if ((r = leaf_add(v, t, seg_t, leaf, off, next_cp)) < 0)
+			goto out;
+		off += (uint64_t)len;
+	}
+	if (ferror(f)) {
+		report(v, (int64_t)i, v->log_name, off, T("%s を読めません", "cannot read %s"), v->log_name);
+		r = ERR_IO;
+		goto out;
+	}
+	/* A checkpoint beyond the last record says more than a long index:
+	 * the log was truncated (reported by the caller). */
+	*bytes = off;
+	if (last && *next_cp < v->ncps && v->cps[*next_cp].size != UINT64_MAX) {
+		*count = i - v->seg_first;
+		goto out;
+	}
+	/* The index ends where the records end. */
+	if (fstat(v->idx_fd, &sb) != 0 || (uint64_t)sb.st_size != (i - v->seg_first) * 8) {
+		report(v, (int64_t)i, v->idx_name, (i - v->seg_first) * 8,
+		       T("%s にはバイト位置 %" PRIu64 " 以降に余分な索引があります。%s は記録 %" PRIu64
+			 " 件（バイト位置 %" PRIu64 "）で終わっています。記録が切り詰められています",
+			 "%s has entries beyond byte offset %" PRIu64 " but %s ends after %" PRIu64
+			 " entries (byte offset %" PRIu64 "): the log was truncated"),
+		       v->idx_name, (i - v->seg_first) * 8, v->log_name, i - v->seg_first, off);
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	*count = i - v->seg_first;
+	if (sha != NULL)
+		crypto_hash_sha256_final(&st, sha);
+out:
+	free(line);
+	return r;
+}
+
+/* An archived segment without its files: take its leaves from hash/L00
+ * and check the tree above them, the checkpoints and the seal. */
+static int seg_from_hashes(struct verifier *v, const struct seg_seal *s, struct merkle_builder *t,
+			   struct merkle_builder *seg_t, size_t *next_cp)
+{
+	uint8_t leaf[MERKLE_HASH_SIZE];
+	int fd = lv_fd(v, 0);
+	int r;
+
+	snprintf(v->log_name, sizeof(v->log_name), "hash/L00");
+	for (uint64_t j = 0; j < s->count; j++) {
+		uint64_t i = s->first + j;
+		ssize_t got = -1;
+
+		if (fd >= 0) {
+			do
+				got = pread(fd, leaf, sizeof(leaf), (off_t)(i * MERKLE_HASH_SIZE));
+			while (got < 0 && errno == EINTR);
+		}
+		if (got != (ssize_t)sizeof(leaf)) {
+			report(v, (int64_t)i, "hash/L00", i * MERKLE_HASH_SIZE,
+			       T("hash/L00 のバイト位置 %" PRIu64 ": 保管された記録 %" PRIu64 " のハッシュがありません",
+				 "hash/L00 at byte offset %" PRIu64 ": the hash of archived entry %" PRIu64
+				 " is missing"),
+			       i * MERKLE_HASH_SIZE, i);
+			return ERR_CORRUPT;
+		}
+		if ((r = leaf_add(v, t, seg_t, leaf, i * MERKLE_HASH_SIZE, next_cp)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int verify_run(struct verifier *v)
+{
+	uint8_t root[MERKLE_HASH_SIZE], log_sha[32], idx_sha[32];
+	struct merkle_builder *t = xmalloc(sizeof(*t)), *seg_t = xmalloc(sizeof(*seg_t));
+	struct seg_info *segs = NULL;
+	char seal_name[SEG_NAME_MAX + 16], sealp[4096];
+	size_t nsegs = 0, next_cp = 0;
+	uint64_t expected = 0, last_bytes = 0;
 	struct stat st;
+	FILE *f = NULL;
 	int r;
 
 	merkle_builder_init(t);
@@ -375,83 +656,141 @@ static int verify_run(struct verifier *v, FILE *f)
 	while (next_cp < v->ncps && v->cps[next_cp].size == 0)
 		if ((r = cp_check(v, &v->cps[next_cp++], root)) < 0)
 			goto out;
-	for (;; i++) {
-		ssize_t len = getline(&line, &cap, f);
-		unsigned k;
+	if ((r = seg_list(v->dir, &segs, &nsegs)) < 0) {
+		report(v, -1, SEG_DIR, 0, "%s", T("seg を読めません", "cannot read seg"));
+		goto out;
+	}
+	if (nsegs == 0) {
+		report(v, -1, SEG_DIR, 0, "%s",
+		       T("記録のセグメントがありません", "there is no segment of records"));
+		r = ERR_NOT_FOUND;
+		goto out;
+	}
+	for (size_t k = 0; k < nsegs; k++) {
+		const struct seg_info *si = &segs[k];
+		struct seg_seal seal;
+		char name[SEG_NAME_MAX];
+		uint64_t count = 0, bytes = 0;
+		int o;
 
-		if (len < 0)
-			break;
-		if (line[len - 1] != '\n' || (size_t)len > VERIFY_LINE_MAX) {
-			report(v, (int64_t)i, "records.log", off,
-			       T("記録 %" PRIu64 "（records.log のバイト位置 %" PRIu64
-				 "）が不完全です（改行がありません）",
-				 "entry %" PRIu64 " (records.log byte offset %" PRIu64
-				 ") is incomplete (no newline)"),
-			       i, off);
+		seg_name(si->first, name);
+		snprintf(seal_name, sizeof(seal_name), SEG_DIR "/%s.seal", name);
+		snprintf(v->log_name, sizeof(v->log_name), SEG_DIR "/%s.log", name);
+		v->in_archive = false;
+		if (si->first != expected) {
+			report(v, (int64_t)expected, v->log_name, 0,
+			       T("記録 %" PRIu64 " から始まるセグメントがあるはずですが、%s は記録 %" PRIu64
+				 " から始まります（セグメントが欠けているか、余分です）",
+				 "a segment starting at entry %" PRIu64 " was expected, but %s starts at entry %" PRIu64
+				 " (a segment is missing or extra)"),
+			       expected, v->log_name, si->first);
 			r = ERR_CORRUPT;
 			goto out;
 		}
-		if ((r = line_check(v, i, off, line, (size_t)len - 1)) < 0)
-			goto out;
-		merkle_leaf_hash(line, (size_t)len - 1, leaf);
-		if ((r = merkle_builder_append(t, leaf, completed, &k)) < 0)
-			goto out;
-		for (unsigned h = 0; h < k; h++)
-			if ((r = hash_check(v, h, (t->size >> h) - 1, completed[h], off)) < 0)
+		if (si->seal) {
+			if ((r = seg_path(v->dir, si, "seal", sealp, sizeof(sealp))) < 0)
 				goto out;
-		v->rep->entries = t->size;
-		if (next_cp < v->ncps && v->cps[next_cp].size == t->size) {
-			merkle_builder_root(t, root);
-			while (next_cp < v->ncps && v->cps[next_cp].size == t->size)
-				if ((r = cp_check(v, &v->cps[next_cp++], root)) < 0)
-					goto out;
+			if (seg_seal_load(sealp, &seal) < 0 || seal.first != si->first) {
+				report(v, (int64_t)si->first, seal_name, 0,
+				       T("%s は封印として読めません", "%s cannot be read as a seal"), seal_name);
+				r = ERR_CORRUPT;
+				goto out;
+			}
 		}
-		off += (uint64_t)len;
+		if (!(si->log || si->idx) && !si->seal) {
+			report(v, (int64_t)si->first, v->log_name, 0,
+			       T("%s がありません", "%s is missing"), v->log_name);
+			r = ERR_CORRUPT;
+			goto out;
+		}
+		merkle_builder_init(seg_t);
+		v->seg_first = si->first;
+		o = seg_open(v, si, &f);
+		if (o < 0) {
+			r = o;
+			goto out;
+		}
+		if (o == 0) {
+			v->rep->segments++;
+			if (v->in_archive)
+				v->rep->archived++;
+			r = seg_read(v, f, k + 1 == nsegs, t, seg_t, &next_cp, &count,
+				     si->seal ? log_sha : NULL, &bytes);
+			fclose(f);
+			f = NULL;
+			if (r == 0 && si->seal) {
+				char idxp[4096];
+
+				if (v->in_archive)
+					snprintf(idxp, sizeof(idxp), "%s", v->idx_name);
+				else
+					r = seg_path(v->dir, si, "idx", idxp, sizeof(idxp));
+				if (r == 0 && seg_file_sha256(idxp, idx_sha, NULL) < 0) {
+					report(v, (int64_t)si->first, v->idx_name, 0,
+					       T("%s を読めません", "cannot read %s"), v->idx_name);
+					r = ERR_IO;
+				}
+			}
+			close(v->idx_fd);
+			v->idx_fd = -1;
+			if (r < 0)
+				goto out;
+			if (si->seal && (r = seal_check(v, seal_name, &seal, count, seg_t, log_sha, bytes,
+							idx_sha)) < 0)
+				goto out;
+			/* A segment followed by another is whole: a sealed one by
+			 * its seal, the others by where the next begins. */
+			if (k + 1 < nsegs && si->first + count != segs[k + 1].first && !si->seal) {
+				report(v, (int64_t)(si->first + count), v->log_name, bytes,
+				       T("%s は記録 %" PRIu64 " 件で終わっていますが、次のセグメントは記録 %" PRIu64
+					 " から始まります",
+					 "%s ends after %" PRIu64 " entries but the next segment starts at entry %" PRIu64),
+				       v->log_name, count, segs[k + 1].first);
+				r = ERR_CORRUPT;
+				goto out;
+			}
+		} else {
+			/* Archived, and no archive directory given holds it. */
+			v->in_archive = false;
+			if ((r = seg_from_hashes(v, &seal, t, seg_t, &next_cp)) < 0 ||
+			    (r = seal_check(v, seal_name, &seal, seal.count, seg_t, NULL, 0, NULL)) < 0)
+				goto out;
+			count = seal.count;
+			v->rep->sealed_only += count;
+			v->rep->sealed_only_segments++;
+		}
+		expected = si->first + count;
+		last_bytes = bytes;
 	}
-	if (ferror(f)) {
-		report(v, (int64_t)i, "records.log", off, "%s",
-		       T("records.log を読めません", "cannot read records.log"));
-		r = ERR_IO;
-		goto out;
-	}
+	v->in_archive = false;
 	/* Everything stored must end where the records end. */
 	if (next_cp < v->ncps && v->cps[next_cp].size != UINT64_MAX) {
 		const struct cp *c = &v->cps[next_cp];
 
-		report(v, (int64_t)i, "records.log", off,
-		       T("%s は %" PRIu64 " 件の記録に署名していますが、records.log には %" PRIu64
-			 " 件しかありません（バイト位置 %" PRIu64 " で終わっています）。記録が切り詰められています",
-			 "%s signs %" PRIu64 " entries but records.log holds only %" PRIu64
+		report(v, (int64_t)expected, v->log_name, last_bytes,
+		       T("%s は %" PRIu64 " 件の記録に署名していますが、%s には %" PRIu64
+			 " 件までしかありません（バイト位置 %" PRIu64 " で終わっています）。記録が切り詰められています",
+			 "%s signs %" PRIu64 " entries but %s holds only %" PRIu64
 			 " (it ends at byte offset %" PRIu64 "): the log was truncated"),
-		       c->name, c->size, i, off);
-		r = ERR_CORRUPT;
-		goto out;
-	}
-	if (fstat(v->idx_fd, &st) != 0 || (uint64_t)st.st_size != i * 8) {
-		report(v, (int64_t)i, "records.idx", i * 8,
-		       T("records.idx にはバイト位置 %" PRIu64 " 以降に余分な索引があります。records.log は記録 %" PRIu64
-			 " 件（バイト位置 %" PRIu64 "）で終わっています。記録が切り詰められています",
-			 "records.idx has entries beyond byte offset %" PRIu64 " but records.log ends after %" PRIu64
-			 " entries (byte offset %" PRIu64 "): the log was truncated"),
-		       i * 8, i, off);
+		       c->name, c->size, v->log_name, expected, last_bytes);
 		r = ERR_CORRUPT;
 		goto out;
 	}
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++) {
-		uint64_t want = (i >> h) * MERKLE_HASH_SIZE;
+		uint64_t want = (expected >> h) * MERKLE_HASH_SIZE;
 		int fd = lv_fd(v, h);
-		char file[16];
+		char file[24];
 
 		if (fd < 0)
 			continue;
 		snprintf(file, sizeof(file), "hash/L%02u", h);
 		if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != want) {
-			report(v, (int64_t)i, file, want,
+			report(v, (int64_t)expected, file, want,
 			       T("%s にはバイト位置 %" PRIu64 " 以降に、記録 %" PRIu64
 				 " 件を超えるハッシュがあります。記録が切り詰められています",
 				 "%s holds hashes beyond byte offset %" PRIu64 ", more than the %" PRIu64
-				 " entries of records.log: the log was truncated"),
-			       file, want, i);
+				 " entries of the ledger: the log was truncated"),
+			       file, want, expected);
 			r = ERR_CORRUPT;
 			goto out;
 		}
@@ -459,21 +798,27 @@ static int verify_run(struct verifier *v, FILE *f)
 	merkle_builder_root(t, v->rep->root);
 	r = 0;
 out:
-	free(line);
+	if (f != NULL)
+		fclose(f);
+	if (v->idx_fd >= 0)
+		close(v->idx_fd);
+	free(segs);
+	free(seg_t);
 	free(t);
 	return r;
 }
 
-int ledger_verify(const char *dir, const uint8_t pk[32], struct ledger_verify_report *rep)
+int ledger_verify_archives(const char *dir, const uint8_t pk[32], const char *const *archives,
+			   size_t narchives, struct ledger_verify_report *rep)
 {
 	struct verifier v = { 0 };
-	char path[4096];
-	FILE *f = NULL;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->entry = -1;
 	v.dir = dir;
+	v.archives = archives;
+	v.narchives = narchives;
 	v.rep = rep;
 	v.idx_fd = -1;
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
@@ -483,31 +828,16 @@ int ledger_verify(const char *dir, const uint8_t pk[32], struct ledger_verify_re
 		       T("checkpoints を読めません", "cannot read checkpoints"));
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/records.log", dir);
-	f = fopen(path, "rbe");
-	if (f == NULL) {
-		r = errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
-		report(&v, -1, "records.log", 0, T("%s を開けません: %s", "cannot open %s: %s"), path,
-		       strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/records.idx", dir);
-	v.idx_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (v.idx_fd < 0) {
-		r = errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
-		report(&v, -1, "records.idx", 0, T("%s を開けません: %s", "cannot open %s: %s"), path,
-		       strerror(errno));
-		goto out;
-	}
-	r = verify_run(&v, f);
+	r = verify_run(&v);
 out:
-	if (f != NULL)
-		fclose(f);
-	if (v.idx_fd >= 0)
-		close(v.idx_fd);
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
 		if (v.lv_fd[h] >= 0)
 			close(v.lv_fd[h]);
 	free(v.cps);
 	return r;
+}
+
+int ledger_verify(const char *dir, const uint8_t pk[32], struct ledger_verify_report *rep)
+{
+	return ledger_verify_archives(dir, pk, NULL, 0, rep);
 }

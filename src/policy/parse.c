@@ -864,10 +864,212 @@ static void check_known_rules(struct pctx *c, const yaml_node_t *rules)
 	}
 }
 
+/* ---- watch: the thresholds of the watch rules ---- */
+
+/*
+ * A duration: a whole number and a unit, "90s", "30min", "1h", "7d", from
+ * min to max seconds. A bare number is refused: "30" could mean seconds,
+ * minutes or days, and a misread threshold silently changes what is
+ * alerted.
+ */
+static bool duration(struct pctx *c, const yaml_node_t *n, const char *field, int64_t min,
+		     int64_t max, int64_t *out)
+{
+	static const struct {
+		const char *unit;
+		int64_t secs;
+	} units[] = {{"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+	const char *s;
+	size_t len, digits = 0;
+	int64_t v;
+	if (!expect(c, n, YAML_SCALAR_NODE, field))
+		return false;
+	s = (const char *)n->data.scalar.value;
+	len = n->data.scalar.length;
+	while (digits < len && s[digits] >= '0' && s[digits] <= '9')
+		digits++;
+	for (size_t u = 0; digits > 0 && u < ARRAY_SIZE(units); u++) {
+		if (len - digits != strlen(units[u].unit) ||
+		    memcmp(s + digits, units[u].unit, len - digits) != 0)
+			continue;
+		if (parse_i64(s, digits, 0, max / units[u].secs, &v) < 0 ||
+		    v * units[u].secs < min)
+			break;
+		*out = v * units[u].secs;
+		return true;
+	}
+	perr(c, n, field,
+	     T("%lld 秒から %lld 秒までの期間を、数と単位（s, min, h, d）で指定してください（例: 30min）",
+	       "must be a duration from %lld to %lld seconds, a whole number and a unit "
+	       "(s, min, h, d), e.g. 30min"),
+	     (long long)min, (long long)max);
+	return false;
+}
+
+/* A time of the JST day, "HH:MM" from 00:00 to 24:00, in seconds. */
+static bool clock_time(struct pctx *c, const yaml_node_t *n, const char *field, int *out)
+{
+	const char *s;
+	int64_t h, m;
+	if (!expect(c, n, YAML_SCALAR_NODE, field))
+		return false;
+	s = (const char *)n->data.scalar.value;
+	if (n->data.scalar.length == 5 && s[2] == ':' && parse_i64(s, 2, 0, 24, &h) == 0 &&
+	    parse_i64(s + 3, 2, 0, 59, &m) == 0 && (h < 24 || m == 0) && s[0] >= '0' &&
+	    s[0] <= '9' && s[3] >= '0' && s[3] <= '9') {
+		*out = (int)(h * 3600 + m * 60);
+		return true;
+	}
+	perr(c, n, field, "%s",
+	     T("時刻を HH:MM（00:00 から 24:00）で指定してください",
+	       "must be a time HH:MM from 00:00 to 24:00"));
+	return false;
+}
+
+/* A factor: a decimal number with at most 3 digits after the point, from
+ * 1 to 1000 ("4", "2.5"). Thousandths are exact, so the policy shown
+ * reads back to the same value. */
+static bool factor(struct pctx *c, const yaml_node_t *n, const char *field, double *out)
+{
+	const char *s;
+	size_t len, i = 0, frac = 0;
+	int64_t whole, milli = 0;
+	if (!expect(c, n, YAML_SCALAR_NODE, field))
+		return false;
+	s = (const char *)n->data.scalar.value;
+	len = n->data.scalar.length;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == 0 || parse_i64(s, i, 0, 1000, &whole) < 0)
+		goto bad;
+	if (i < len) {
+		if (s[i] != '.' || len - i - 1 < 1 || len - i - 1 > 3)
+			goto bad;
+		for (size_t k = i + 1; k < len; k++) {
+			if (s[k] < '0' || s[k] > '9')
+				goto bad;
+			milli = milli * 10 + (s[k] - '0');
+			frac++;
+		}
+		for (; frac < 3; frac++)
+			milli *= 10;
+	}
+	if (whole * 1000 + milli < 1000 || whole * 1000 + milli > 1000000)
+		goto bad;
+	*out = (double)(whole * 1000 + milli) / 1000.0;
+	return true;
+bad:
+	perr(c, n, field, "%s",
+	     T("1 から 1000 までの数（小数点以下 3 桁まで）を指定してください",
+	       "must be a number from 1 to 1000, at most 3 digits after the point"));
+	return false;
+}
+
+static bool count_u32(struct pctx *c, const yaml_node_t *n, const char *field, int64_t min,
+		      int64_t max, uint32_t *out)
+{
+	int64_t v;
+	if (!integer(c, n, field, min, max, &v))
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+#define DAY_SECS ((int64_t)86400)
+
+struct watch_arg {
+	const yaml_node_t *office_open, *office_close, *scan_window, *scan_gap;
+};
+
+static bool watch_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+		      void *arg)
+{
+	struct watch_thresholds *t = &c->p->watch;
+	struct watch_arg *wa = arg;
+	int64_t v;
+	(void)kn;
+	if (!strcmp(key, "case_grace")) {
+		(void)duration(c, vn, key, 0, 365 * DAY_SECS, &t->case_grace);
+	} else if (!strcmp(key, "counter_flow")) {
+		(void)duration(c, vn, key, 0, DAY_SECS, &t->counter_flow);
+	} else if (!strcmp(key, "namesake_window")) {
+		(void)duration(c, vn, key, 0, DAY_SECS, &t->namesake_window);
+	} else if (!strcmp(key, "namesake_max")) {
+		(void)count_u32(c, vn, key, 0, 10000, &t->namesake_max);
+	} else if (!strcmp(key, "recent_case")) {
+		(void)duration(c, vn, key, 0, 30 * DAY_SECS, &t->recent_case);
+	} else if (!strcmp(key, "office_open")) {
+		wa->office_open = vn;
+		(void)clock_time(c, vn, key, &t->office_open);
+	} else if (!strcmp(key, "office_close")) {
+		wa->office_close = vn;
+		(void)clock_time(c, vn, key, &t->office_close);
+	} else if (!strcmp(key, "training_valid_days")) {
+		if (integer(c, vn, key, 1, 3650, &v))
+			t->training_valid_days = (int32_t)v;
+	} else if (!strcmp(key, "scan_window")) {
+		wa->scan_window = vn;
+		(void)duration(c, vn, key, 60, DAY_SECS, &t->scan_window);
+	} else if (!strcmp(key, "scan_gap")) {
+		wa->scan_gap = vn;
+		(void)duration(c, vn, key, 0, DAY_SECS, &t->scan_gap);
+	} else if (!strcmp(key, "scan_floor")) {
+		(void)count_u32(c, vn, key, 1, 1000000, &t->scan_floor);
+	} else if (!strcmp(key, "scan_factor")) {
+		(void)factor(c, vn, key, &t->scan_factor);
+	} else if (!strcmp(key, "export_floor")) {
+		(void)count_u32(c, vn, key, 1, 1000000, &t->export_floor);
+	} else if (!strcmp(key, "export_factor")) {
+		(void)factor(c, vn, key, &t->export_factor);
+	} else if (!strcmp(key, "print_floor")) {
+		(void)count_u32(c, vn, key, 1, 1000000, &t->print_floor);
+	} else if (!strcmp(key, "print_factor")) {
+		(void)factor(c, vn, key, &t->print_factor);
+	} else if (!strcmp(key, "search_followup")) {
+		(void)duration(c, vn, key, 0, DAY_SECS, &t->search_followup);
+	} else if (!strcmp(key, "search_floor")) {
+		(void)count_u32(c, vn, key, 1, 1000000, &t->search_floor);
+	} else if (!strcmp(key, "search_factor")) {
+		(void)factor(c, vn, key, &t->search_factor);
+	} else if (!strcmp(key, "min_peers")) {
+		(void)count_u32(c, vn, key, 1, 1000, &t->min_peers);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void parse_watch(struct pctx *c, yaml_node_t *n)
+{
+	const struct watch_thresholds *t = &c->p->watch;
+	struct watch_arg wa;
+	int err = c->err;
+	memset(&wa, 0, sizeof(wa));
+	c->err = 0;
+	mapping_walk(c, n, "watch", watch_key, &wa);
+	/* The checks across fields only make sense on fields that parsed. */
+	if (!c->err && t->office_open >= t->office_close)
+		perr(c, wa.office_open ? wa.office_open : wa.office_close, "office_open", "%s",
+		     T("office_open は office_close より前でなければなりません",
+		       "office_open must be earlier than office_close"));
+	if (!c->err && t->scan_gap > t->scan_window)
+		perr(c, wa.scan_gap ? wa.scan_gap : wa.scan_window, "scan_gap", "%s",
+		     T("scan_gap は scan_window 以下でなければなりません",
+		       "scan_gap must not be longer than scan_window"));
+	if (err)
+		c->err = err;
+}
+
+void policy_watch_thresholds(const struct policy *p, struct watch_thresholds *out)
+{
+	*out = p->watch;
+}
+
 /* ---- the top level ---- */
 
 struct top_arg {
 	yaml_node_t *classification, *zones, *roles, *actions, *systems, *obligations, *rules;
+	yaml_node_t *watch;
 	bool has_version;
 };
 
@@ -896,6 +1098,8 @@ static bool top_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node_
 		ta->obligations = vn;
 	} else if (!strcmp(key, "rules")) {
 		ta->rules = vn;
+	} else if (!strcmp(key, "watch")) {
+		ta->watch = vn;
 	} else {
 		return false;
 	}
@@ -1024,6 +1228,8 @@ static void parse_doc(struct pctx *c, yaml_node_t *root)
 	} else {
 		perr(c, root, "rules", "%s", T("必須です", "required"));
 	}
+	if (ta.watch)
+		parse_watch(c, ta.watch);
 }
 
 int policy_parse(const char *name, const char *text, size_t len, struct policy **out,
@@ -1067,6 +1273,7 @@ int policy_parse(const char *name, const char *text, size_t len, struct policy *
 	p = xcalloc(1, sizeof(*p));
 	p->arena = arena_new(16384);
 	p->ntk_default = NTK_MONITOR;
+	p->watch = (struct watch_thresholds)WATCH_THRESHOLDS_DEFAULT;
 	c.file = name;
 	c.doc = &doc;
 	c.d = d;

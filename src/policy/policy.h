@@ -27,6 +27,7 @@ struct buf;
 struct diag;
 struct ledger;
 struct registry_data;
+struct watch_thresholds;
 
 /* ---- the policy model ---- */
 
@@ -40,6 +41,10 @@ MM_WUR int policy_load_file(const char *path, struct policy **out, struct diag *
 void policy_free(struct policy *p); /* NULL is a no-op */
 /* The effective policy, defaults filled in, as readable YAML. */
 MM_WUR int policy_show(const struct policy *p, struct buf *out);
+/* The thresholds of the watch rules that the policy's `watch:` section
+ * sets, the defaults (WATCH_THRESHOLDS_DEFAULT, watch/thresholds.h) for
+ * every field it does not name. Copies into *out; p is not changed. */
+void policy_watch_thresholds(const struct policy *p, struct watch_thresholds *out);
 /* The text of the default policy that `mamori init` writes. */
 const char *policy_default_text(void);
 /* Check that the ids the policy names (systems in overrides, ...) and the

@@ -12,6 +12,7 @@
 #include "base/base.h"
 #include "policy/policy.h"
 #include "registry/registry.h"
+#include "watch/thresholds.h"
 
 /* At most 64 of each kind of set member, so that sets are one uint64_t. */
 #define POL_MAX_SET 64
@@ -103,6 +104,8 @@ struct policy {
 	unsigned nobligations;
 	struct pol_rule rules[POL_MAX_RULES];
 	unsigned nrules;
+	/* The `watch:` section, defaults filled in (watch/thresholds.h). */
+	struct watch_thresholds watch;
 };
 
 int pol_zone_index(const struct policy *p, const char *id);

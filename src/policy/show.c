@@ -152,6 +152,82 @@ static int show_rule(struct buf *b, const struct policy *p, const struct pol_rul
 	return rc;
 }
 
+/* A duration in the largest unit that divides it exactly. */
+static int show_duration(struct buf *b, const char *key, int64_t secs)
+{
+	if (secs > 0 && secs % 86400 == 0)
+		return buf_printf(b, "  %s: %lldd\n", key, (long long)(secs / 86400));
+	if (secs > 0 && secs % 3600 == 0)
+		return buf_printf(b, "  %s: %lldh\n", key, (long long)(secs / 3600));
+	if (secs > 0 && secs % 60 == 0)
+		return buf_printf(b, "  %s: %lldmin\n", key, (long long)(secs / 60));
+	return buf_printf(b, "  %s: %llds\n", key, (long long)secs);
+}
+
+static int show_clock(struct buf *b, const char *key, int secs)
+{
+	return buf_printf(b, "  %s: \"%02d:%02d\"\n", key, secs / 3600, secs / 60 % 60);
+}
+
+/* A factor in thousandths (the parser keeps no more), trailing zeros cut. */
+static int show_factor(struct buf *b, const char *key, double v)
+{
+	long long milli = (long long)(v * 1000.0 + 0.5);
+	if (milli % 1000 == 0)
+		return buf_printf(b, "  %s: %lld\n", key, milli / 1000);
+	if (milli % 100 == 0)
+		return buf_printf(b, "  %s: %lld.%01lld\n", key, milli / 1000, milli % 1000 / 100);
+	if (milli % 10 == 0)
+		return buf_printf(b, "  %s: %lld.%02lld\n", key, milli / 1000, milli % 1000 / 10);
+	return buf_printf(b, "  %s: %lld.%03lld\n", key, milli / 1000, milli % 1000);
+}
+
+static int show_watch(struct buf *b, const struct watch_thresholds *t)
+{
+	int r = buf_puts(b, "watch:\n");
+	if (r >= 0)
+		r = show_duration(b, "case_grace", t->case_grace);
+	if (r >= 0)
+		r = show_duration(b, "counter_flow", t->counter_flow);
+	if (r >= 0)
+		r = show_duration(b, "namesake_window", t->namesake_window);
+	if (r >= 0)
+		r = buf_printf(b, "  namesake_max: %u\n", (unsigned)t->namesake_max);
+	if (r >= 0)
+		r = show_duration(b, "recent_case", t->recent_case);
+	if (r >= 0)
+		r = show_clock(b, "office_open", t->office_open);
+	if (r >= 0)
+		r = show_clock(b, "office_close", t->office_close);
+	if (r >= 0)
+		r = buf_printf(b, "  training_valid_days: %d\n", (int)t->training_valid_days);
+	if (r >= 0)
+		r = show_duration(b, "scan_window", t->scan_window);
+	if (r >= 0)
+		r = show_duration(b, "scan_gap", t->scan_gap);
+	if (r >= 0)
+		r = buf_printf(b, "  scan_floor: %u\n", (unsigned)t->scan_floor);
+	if (r >= 0)
+		r = show_factor(b, "scan_factor", t->scan_factor);
+	if (r >= 0)
+		r = buf_printf(b, "  export_floor: %u\n", (unsigned)t->export_floor);
+	if (r >= 0)
+		r = show_factor(b, "export_factor", t->export_factor);
+	if (r >= 0)
+		r = buf_printf(b, "  print_floor: %u\n", (unsigned)t->print_floor);
+	if (r >= 0)
+		r = show_factor(b, "print_factor", t->print_factor);
+	if (r >= 0)
+		r = show_duration(b, "search_followup", t->search_followup);
+	if (r >= 0)
+		r = buf_printf(b, "  search_floor: %u\n", (unsigned)t->search_floor);
+	if (r >= 0)
+		r = show_factor(b, "search_factor", t->search_factor);
+	if (r >= 0)
+		r = buf_printf(b, "  min_peers: %u\n", (unsigned)t->min_peers);
+	return r;
+}
+
 int policy_show(const struct policy *p, struct buf *b)
 {
 	int r;
@@ -257,6 +333,8 @@ int policy_show(const struct policy *p, struct buf *b)
 		r = buf_puts(b, "\nrules:\n");
 	for (unsigned i = 0; i < p->nrules && r >= 0; i++)
 		r = show_rule(b, p, &p->rules[i]);
+	if (r >= 0)
+		r = show_watch(b, &p->watch);
 	return r;
 }
 

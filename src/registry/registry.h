@@ -135,4 +135,28 @@ MM_WUR int registry_import(struct store *st, struct ledger *lg, const struct imp
  */
 MM_WUR int registry_check_line(const char *kind, const char *line, size_t len, struct diag *d);
 
+/* One change of a staff member's dates (DAY_NONE: leave that date). */
+struct reg_date_update {
+	const char *staff_id;
+	int32_t training, pledge;
+};
+
+/*
+ * Move staff members' training and pledge dates (the dates the decision
+ * engine checks) forward: a date is written only when it is later than the
+ * stored one or none is stored, so applying the same updates twice changes
+ * nothing. Runs inside the caller's open transaction (store_begin) and
+ * appends, before returning, one ledger record of kind "registry" with
+ * body {"op":"staff_dates","source":source,"changes":[{"id","training",
+ * "previous_training","pledge","previous_pledge"}]} when anything changed
+ * (none when nothing did). *changed (may be NULL) gets the number of staff
+ * rows changed. ERR_NOT_FOUND names no staff member (the first unknown id
+ * goes to d if d is not NULL); store and ledger errors. lg may be NULL
+ * only for tests on a scratch store. The running decision engine sees
+ * the new dates at its next reload (instance_reload).
+ */
+MM_WUR int registry_staff_set_dates(struct store *st, struct ledger *lg, const char *actor,
+				    const char *source, const struct reg_date_update *u,
+				    size_t n, struct diag *d, size_t *changed);
+
 #endif

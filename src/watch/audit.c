@@ -7,9 +7,11 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/diag.h"
+#include "base/i18n.h"
 #include "base/timeutil.h"
 #include "watch/watch.h"
 #include "watch/watch_int.h"
+#include "ledger/ledger.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -36,7 +38,8 @@ struct label {
 };
 
 struct audit {
-	const struct watch_audit_opts *o;
+	watch_alert_fn fn; /* the caller's, may be NULL */
+	void *ctx;
 	/* labels: ref -> index in lab */
 	struct label *lab;
 	size_t nlab, caplab;
@@ -79,7 +82,7 @@ static int on_alert(const struct watch_alert *al, void *ctx)
 			a->ev_flag[al->seqs[i]] |= bit;
 		}
 	}
-	return a->o->fn ? a->o->fn(al, a->o->ctx) : 0;
+	return a->fn ? a->fn(al, a->ctx) : 0;
 }
 
 static int labels_read(struct audit *a, const char *path, struct diag *d)
@@ -226,8 +229,13 @@ static const char *skip_ws(const char *p, const char *end)
 
 static bool fast_parse(char *line, size_t len, struct watch_event *ev)
 {
-	static const char *const keys[] = {"ts", "staff_id", "resident_id", "action",
-					   "case_id", "query", "ref", "result"};
+#define KEY(s) {s, sizeof(s) - 1}
+	static const struct {
+		const char *s;
+		size_t n;
+	} keys[] = {KEY("ts"),	    KEY("staff_id"), KEY("resident_id"), KEY("action"),
+		    KEY("case_id"), KEY("query"),    KEY("ref"),	 KEY("result")};
+#undef KEY
 	struct span v[ARRAY_SIZE(keys)] = {0};
 	const char *end = line + len, *p = skip_ws(line, end);
 	if (p == end || *p++ != '{')
@@ -251,8 +259,10 @@ static bool fast_parse(char *line, size_t len, struct watch_event *ev)
 		kn = (size_t)(p - k);
 		p++;
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-			if (strlen(keys[i]) == kn && memcmp(keys[i], k, kn) == 0)
+			if (keys[i].n == kn && memcmp(keys[i].s, k, kn) == 0) {
 				ki = (int)i;
+				break;
+			}
 		p = skip_ws(p, end);
 		if (p == end || *p++ != ':')
 			return false;
@@ -327,6 +337,63 @@ undo:
 	return false;
 }
 
+static void audit_release(struct audit *a)
+{
+	for (size_t i = 0; i < a->nlab; i++)
+		free(a->lab[i].ref);
+	free(a->lab);
+	idmap_release(&a->labmap);
+	free(a->ev_kind);
+	free(a->ev_flag);
+}
+
+/* Note the label kind of the event seq (named ref) when labels are read. */
+static int audit_note_event(struct audit *a, uint64_t seq, const char *ref)
+{
+	int r;
+	if (!a->labmap.cap)
+		return 0;
+	if ((r = grow_events(a, seq)) < 0)
+		return r;
+	if (ref) {
+		uint32_t li = idmap_get(&a->labmap, ref);
+		if (li != WT_NONE)
+			a->ev_kind[seq] = a->lab[li].kind;
+	}
+	return 0;
+}
+
+/* Precision and recall from the per-event label kinds and rule marks. */
+static void quality_fill(const struct audit *a, struct watch_quality *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->nkinds = NKINDS;
+	for (size_t k = 0; k < NKINDS; k++)
+		q->kind_names[k] = kinds[k];
+	q->labels = a->nlab;
+	for (size_t k = 0; k < a->nlab; k++)
+		q->labelled[a->lab[k].kind]++;
+	size_t seen = 0;
+	for (size_t s = 0; s < a->nev_cap; s++) {
+		bool lab = a->ev_kind[s] != KIND_NONE;
+		if (lab) {
+			seen++;
+			if (a->ev_flag[s])
+				q->hit[a->ev_kind[s]]++;
+		}
+		if (!a->ev_flag[s])
+			continue;
+		q->flagged++;
+		q->flagged_true += lab;
+		for (size_t k = 0; k < NKINDS; k++)
+			if (a->ev_flag[s] & (1u << k)) {
+				q->flagged_by_kind[k]++;
+				q->flagged_true_by_kind[k] += lab;
+			}
+	}
+	q->unmatched_labels = a->nlab - seen;
+}
+
 int watch_audit_file(const struct watch_tables *t, const struct watch_audit_opts *o,
 		     struct watch_counts *counts, struct watch_quality *q, struct diag *d)
 {
@@ -340,7 +407,8 @@ int watch_audit_file(const struct watch_tables *t, const struct watch_audit_opts
 	bool invalid = false;
 	int r;
 
-	a.o = o;
+	a.fn = o->fn;
+	a.ctx = o->ctx;
 	if (o->labels_path && (r = labels_read(&a, o->labels_path, d)) < 0)
 		goto out;
 	if (!(f = fopen(o->events_path, "r"))) {
@@ -375,16 +443,9 @@ int watch_audit_file(const struct watch_tables *t, const struct watch_audit_opts
 		}
 parsed:
 		ev.seq = (uint64_t)ln;
-		if (a.labmap.cap) {
-			if ((r = grow_events(&a, ev.seq)) < 0) {
-				json_decref(jo);
-				goto out;
-			}
-			if (ev.ref) {
-				uint32_t li = idmap_get(&a.labmap, ev.ref);
-				if (li != WT_NONE)
-					a.ev_kind[ev.seq] = a.lab[li].kind;
-			}
+		if ((r = audit_note_event(&a, ev.seq, ev.ref)) < 0) {
+			json_decref(jo);
+			goto out;
 		}
 		r = watch_feed(w, &ev, NULL);
 		json_decref(jo);
@@ -405,50 +466,488 @@ parsed:
 		goto out;
 	if (counts)
 		watch_get_counts(w, counts);
-	if (q) {
-		memset(q, 0, sizeof(*q));
-		q->nkinds = NKINDS;
-		for (size_t k = 0; k < NKINDS; k++)
-			q->kind_names[k] = kinds[k];
-		q->labels = a.nlab;
-		for (size_t k = 0; k < a.nlab; k++)
-			q->labelled[a.lab[k].kind]++;
-		size_t seen = 0;
-		for (size_t s = 0; s < a.nev_cap; s++) {
-			bool lab = a.ev_kind[s] != KIND_NONE;
-			if (lab) {
-				seen++;
-				if (a.ev_flag[s])
-					q->hit[a.ev_kind[s]]++;
-			}
-			if (!a.ev_flag[s])
-				continue;
-			q->flagged++;
-			q->flagged_true += lab;
-			for (size_t k = 0; k < NKINDS; k++)
-				if (a.ev_flag[s] & (1u << k)) {
-					q->flagged_by_kind[k]++;
-					q->flagged_true_by_kind[k] += lab;
-				}
-		}
-		q->unmatched_labels = a.nlab - seen;
-	}
+	if (q)
+		quality_fill(&a, q);
 	r = invalid ? ERR_INVALID : 0;
 out:
 	watch_free(w);
 	if (f)
 		fclose(f);
 	free(line);
-	for (size_t i = 0; i < a.nlab; i++)
-		free(a.lab[i].ref);
-	free(a.lab);
-	idmap_release(&a.labmap);
-	free(a.ev_kind);
-	free(a.ev_flag);
+	audit_release(&a);
+	return r;
+}
+
+/* ---- the ledger ---- */
+
+/*
+ * An event held back until its day is complete. Its strings live in the
+ * holding buffer's string area at the offsets given (NO_STR: null).
+ */
+#define NO_STR UINT32_MAX
+enum { PS_STAFF = 0, PS_RESIDENT, PS_CASE, PS_QUERY, PS_REF, PS__COUNT };
+
+struct pend {
+	int64_t ts;
+	uint64_t seq;
+	int32_t day;
+	uint8_t action;
+	bool denied;
+	uint32_t str[PS__COUNT];
+};
+
+struct hold {
+	struct pend *v;
+	size_t n, cap;
+	struct buf strs;
+	size_t *idx; /* scratch for sorting a day */
+	size_t idx_cap;
+};
+
+/* Per day of the period, the ledger index of its last event. */
+struct daylast {
+	int32_t day;
+	uint64_t last;
+};
+
+struct days {
+	struct daylast *v; /* sorted by day */
+	size_t n, cap;
+};
+
+static struct daylast *days_find(struct days *ds, int32_t day, bool add)
+{
+	size_t lo = 0, hi = ds->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ds->v[mid].day < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ds->n && ds->v[lo].day == day)
+		return &ds->v[lo];
+	if (!add || ARRAY_GROW(ds->v, ds->cap, ds->n + 1) < 0)
+		return NULL;
+	memmove(&ds->v[lo + 1], &ds->v[lo], (ds->n - lo) * sizeof(*ds->v));
+	ds->v[lo].day = day;
+	ds->v[lo].last = 0;
+	ds->n++;
+	return &ds->v[lo];
+}
+
+static int hold_str(struct buf *b, const char *s, uint32_t *off)
+{
+	int r;
+	if (!s) {
+		*off = NO_STR;
+		return 0;
+	}
+	if (b->len >= NO_STR - 1)
+		return ERR_OVERFLOW;
+	*off = (uint32_t)b->len;
+	if ((r = buf_append(b, s, strlen(s) + 1)) < 0)
+		return r;
+	return 0;
+}
+
+static int hold_add(struct hold *h, const struct watch_event *ev, int32_t day)
+{
+	struct pend *p;
+	const char *strs[PS__COUNT] = {ev->staff_id, ev->resident_id, ev->case_id, ev->query,
+				       ev->ref};
+	int r;
+	if (ARRAY_GROW(h->v, h->cap, h->n + 1) < 0)
+		return ERR_NOMEM;
+	p = &h->v[h->n];
+	p->ts = ev->ts;
+	p->seq = ev->seq;
+	p->day = day;
+	p->action = (uint8_t)ev->action;
+	p->denied = ev->denied;
+	for (int k = 0; k < PS__COUNT; k++)
+		if ((r = hold_str(&h->strs, strs[k], &p->str[k])) < 0)
+			return r;
+	h->n++;
+	return 0;
+}
+
+static int pend_cmp(const void *x, const void *y, void *base)
+{
+	const struct pend *v = base;
+	const struct pend *a = &v[*(const size_t *)x], *b = &v[*(const size_t *)y];
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void counts_add(struct watch_counts *to, const struct watch_counts *c)
+{
+	to->events += c->events;
+	to->explained += c->explained;
+	to->unexplained += c->unexplained;
+	to->days += c->days;
+	to->alerts += c->alerts;
+	to->staff_days += c->staff_days;
+	for (int r = 0; r < WR__COUNT; r++)
+		to->alerts_by_rule[r] += c->alerts_by_rule[r];
+	for (int e = 0; e < WE__COUNT; e++)
+		to->expl[e] += c->expl[e];
+}
+
+/* What feeding a complete day needs. */
+struct ledger_run {
+	const struct watch_tables *t;
+	const struct watch_thresholds *th;
+	struct audit *a;
+	struct watch *w;       /* the main engine: days in increasing order */
+	int32_t w_day;         /* the last day fed to it */
+	struct watch_counts side; /* counts of the days audited apart */
+	uint64_t apart;
+};
+
+/*
+ * Feed the held events of a complete day, in (time, index) order, and
+ * drop them (the rest keep their strings, copied to a fresh area). A day
+ * later than the main engine's goes to it; an earlier one (an event of it
+ * reached the ledger after events of later days) is audited by an engine
+ * of its own. Both give the same alerts: the engine keeps nothing from
+ * one day to the next.
+ */
+static int hold_feed_day(struct hold *h, int32_t day, struct ledger_run *lr)
+{
+	struct buf keep;
+	struct watch *w = lr->w, *own = NULL;
+	size_t nfeed = 0, nkeep = 0;
+	int r = 0;
+
+	buf_init(&keep, h->strs.max);
+	if (ARRAY_GROW(h->idx, h->idx_cap, h->n + 1) < 0) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].day == day)
+			h->idx[nfeed++] = i;
+	if (!nfeed)
+		goto out;
+	qsort_r(h->idx, nfeed, sizeof(*h->idx), pend_cmp, h->v);
+	if (lr->w_day != DAY_NONE && day <= lr->w_day) {
+		if ((r = watch_new(lr->t, lr->th, on_alert, lr->a, &own)) < 0)
+			goto out;
+		w = own;
+		lr->apart++;
+	} else {
+		lr->w_day = day;
+	}
+	for (size_t k = 0; k < nfeed; k++) {
+		const struct pend *p = &h->v[h->idx[k]];
+		const char *b = h->strs.data;
+		struct watch_event ev = {
+			.ts = p->ts,
+			.seq = p->seq,
+			.staff_id = b + p->str[PS_STAFF],
+			.resident_id = p->str[PS_RESIDENT] == NO_STR ? NULL : b + p->str[PS_RESIDENT],
+			.case_id = p->str[PS_CASE] == NO_STR ? NULL : b + p->str[PS_CASE],
+			.query = p->str[PS_QUERY] == NO_STR ? NULL : b + p->str[PS_QUERY],
+			.ref = p->str[PS_REF] == NO_STR ? NULL : b + p->str[PS_REF],
+			.action = (enum watch_action)p->action,
+			.denied = p->denied,
+		};
+		if ((r = watch_feed(w, &ev, NULL)) < 0)
+			goto out;
+	}
+	if (own) {
+		struct watch_counts c;
+		if ((r = watch_flush(own)) < 0)
+			goto out;
+		watch_get_counts(own, &c);
+		counts_add(&lr->side, &c);
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		struct pend p = h->v[i];
+		if (p.day == day)
+			continue;
+		for (int k = 0; k < PS__COUNT; k++) {
+			const char *s = p.str[k] == NO_STR ? NULL : h->strs.data + p.str[k];
+			if ((r = hold_str(&keep, s, &p.str[k])) < 0)
+				goto out;
+		}
+		h->v[nkeep++] = p;
+	}
+	h->n = nkeep;
+	buf_release(&h->strs);
+	h->strs = keep;
+	buf_init(&keep, h->strs.max);
+out:
+	watch_free(own);
+	buf_release(&keep);
+	return r;
+}
+
+/* The request of a decision record as an access event. */
+static int decision_parse(json_t *body, const char *name, struct watch_event *ev, struct diag *d)
+{
+	json_t *req = json_object_get(body, "request");
+	const char *ts, *action, *decision;
+	bool bad = false;
+	if (!json_is_object(req)) {
+		diag_error(d, name, 0, 0, "request", "%s",
+			   T("ないか、オブジェクトではありません", "missing or not an object"));
+		return ERR_INVALID;
+	}
+	ts = json_string_value(json_object_get(req, "ts"));
+	if (!ts || ts_parse(ts, strlen(ts), &ev->ts, NULL) < 0) {
+		diag_error(d, name, 0, 0, "request.ts", "%s",
+			   T("時刻ではありません", "not a timestamp"));
+		return ERR_INVALID;
+	}
+	action = json_string_value(json_object_get(req, "action"));
+	if (!action || watch_action_parse(action, &ev->action) < 0) {
+		diag_error(d, name, 0, 0, "request.action", "%s",
+			   T("search, view, update, print, export のいずれでもありません",
+			     "not one of search, view, update, print, export"));
+		return ERR_INVALID;
+	}
+	ev->staff_id = opt_str(req, "staff_id", &bad);
+	ev->resident_id = opt_str(req, "resident_id", &bad);
+	ev->case_id = opt_str(req, "case_id", &bad);
+	if (bad || !ev->staff_id || !*ev->staff_id) {
+		diag_error(d, name, 0, 0, "request", "%s",
+			   T("staff_id は文字列、resident_id と case_id は文字列か null でなければなりません",
+			     "staff_id must be a string; resident_id and case_id strings or null"));
+		return ERR_INVALID;
+	}
+	decision = json_string_value(json_object_get(body, "decision"));
+	ev->denied = decision && strcmp(decision, "deny") == 0;
+	ev->query = NULL;
+	ev->ref = NULL;
+	return 0;
+}
+
+/* Locate kind and body in a canonical ledger line (docs/internals/ledger.md:
+ * {"v":1,"index":N,"ts":"...","kind":"K","actor":"...","body":{...}}).
+ * A '"' inside a JSON string is always escaped, so the first ,"kind":" and
+ * ,"body": with real quotes are the record's own members. */
+static bool record_split(char *line, size_t len, const char **kind, size_t *kind_len,
+			 char **body, size_t *body_len)
+{
+	static const char kk[] = ",\"kind\":\"", bk[] = ",\"body\":";
+	char *k = memmem(line, len, kk, sizeof(kk) - 1), *e, *b;
+	if (!k)
+		return false;
+	k += sizeof(kk) - 1;
+	e = memchr(k, '"', len - (size_t)(k - line));
+	if (!e)
+		return false;
+	*kind = k;
+	*kind_len = (size_t)(e - k);
+	b = memmem(e, len - (size_t)(e - line), bk, sizeof(bk) - 1);
+	if (!b || len < 2 || line[len - 1] != '}')
+		return false;
+	b += sizeof(bk) - 1;
+	if (b >= line + len - 1)
+		return false;
+	*body = b;
+	*body_len = (size_t)(line + len - 1 - b);
+	return true;
+}
+
+/* "NAME#INDEX", the name of a ledger record in diagnostics. */
+static void rec_name(char *out, size_t cap, const char *name, uint64_t index)
+{
+	snprintf(out, cap, "%s#%" PRIu64, name, index);
+}
+
+/*
+ * The access event in ledger record i (in rec, modified): 1 and *ev (its
+ * strings borrowed from rec or from *jo, which the caller releases) for a
+ * record of kind access or decision, 0 for any other kind, ERR_INVALID
+ * with a diagnostic naming the record for a malformed one.
+ */
+static int ledger_event(struct buf *rec, const char *name, uint64_t i, struct watch_event *ev,
+			bool *access, json_t **jo, struct diag *d)
+{
+	const char *kind;
+	char *body;
+	size_t kind_len, body_len;
+	char rname[160];
+	json_error_t jerr;
+
+	*jo = NULL;
+	memset(ev, 0, sizeof(*ev));
+	if (!record_split(rec->data, rec->len, &kind, &kind_len, &body, &body_len)) {
+		rec_name(rname, sizeof(rname), name, i);
+		diag_error(d, rname, 0, 0, NULL, "%s",
+			   T("監査台帳の記録の形式ではありません", "not a ledger record"));
+		return ERR_INVALID;
+	}
+	if (kind_len == 6 && memcmp(kind, "access", 6) == 0)
+		*access = true;
+	else if (kind_len == 8 && memcmp(kind, "decision", 8) == 0)
+		*access = false;
+	else
+		return 0;
+	if (*access && fast_parse(body, body_len, ev))
+		return 1;
+	memset(ev, 0, sizeof(*ev));
+	/* The name is made only when there is something to say. */
+	rec_name(rname, sizeof(rname), name, i);
+	*jo = json_loadb(body, body_len, 0, &jerr);
+	if (!*jo || !json_is_object(*jo)) {
+		diag_error(d, rname, 0, 0, "body", "%s",
+			   *jo ? T("オブジェクトではありません", "not an object") : jerr.text);
+		return ERR_INVALID;
+	}
+	if ((*access ? event_parse(*jo, rname, 0, ev, d) : decision_parse(*jo, rname, ev, d)) < 0)
+		return ERR_INVALID;
+	return 1;
+}
+
+static bool in_period(const struct watch_ledger_opts *o, int32_t day)
+{
+	return (o->from_day == DAY_NONE || day >= o->from_day) &&
+	       (o->to_day == DAY_NONE || day <= o->to_day);
+}
+
+int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
+		       const struct watch_ledger_opts *o, struct watch_counts *counts,
+		       struct watch_ledger_stats *stats, struct watch_quality *q, struct diag *d)
+{
+	struct audit a = {0};
+	struct hold h = {0};
+	struct days ds = {0};
+	struct ledger_run lr = {0};
+	struct watch_ledger_stats st = {0};
+	struct diag quiet;
+	struct buf rec;
+	const char *name = o->name ? o->name : "ledger";
+	uint64_t size;
+	bool invalid = false;
+	int r;
+
+	buf_init(&rec, LEDGER_BODY_MAX + 4096);
+	buf_init(&h.strs, SIZE_MAX / 2);
+	diag_init(&quiet, 1);
+	a.fn = o->fn;
+	a.ctx = o->ctx;
+	lr.t = t;
+	lr.th = o->th;
+	lr.a = &a;
+	lr.w_day = DAY_NONE;
+	if (o->labels_path && (r = labels_read(&a, o->labels_path, d)) < 0)
+		goto out;
+	if ((r = watch_new(t, o->th, on_alert, &a, &lr.w)) < 0)
+		goto out;
+	/* Records appended while the audit runs are left for the next one. */
+	size = ledger_size(l);
+
+	/* First pass: where each day of the period ends in the ledger, so
+	 * that the second can audit a day as soon as it has all of it,
+	 * however late some of its events arrived. Problems are reported by
+	 * the second pass. */
+	for (uint64_t i = 0; i < size; i++) {
+		struct watch_event ev;
+		struct daylast *dl;
+		json_t *jo;
+		bool access;
+		int32_t day;
+		if ((r = ledger_read(l, i, &rec)) < 0) {
+			char rname[160];
+			rec_name(rname, sizeof(rname), name, i);
+			diag_error(d, rname, 0, 0, NULL, "%s", err_msg(r));
+			goto out;
+		}
+		r = ledger_event(&rec, name, i, &ev, &access, &jo, &quiet);
+		day = r == 1 ? ts_jst_day(ev.ts) : DAY_NONE;
+		json_decref(jo);
+		if (r != 1 || !in_period(o, day))
+			continue;
+		if (!(dl = days_find(&ds, day, true))) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		dl->last = i;
+	}
+
+	/* Second pass: hold each day's events until its last one, then feed
+	 * the day sorted by (time, index). */
+	for (uint64_t i = 0; i < size; i++) {
+		struct watch_event ev;
+		struct daylast *dl;
+		json_t *jo;
+		bool access;
+		int32_t day;
+
+		if ((r = ledger_read(l, i, &rec)) < 0) {
+			char rname[160];
+			rec_name(rname, sizeof(rname), name, i);
+			diag_error(d, rname, 0, 0, NULL, "%s", err_msg(r));
+			goto out;
+		}
+		st.records++;
+		r = ledger_event(&rec, name, i, &ev, &access, &jo, d);
+		if (r != 1) {
+			invalid |= r < 0;
+			json_decref(jo);
+			continue;
+		}
+		ev.seq = i;
+		day = ts_jst_day(ev.ts);
+		if (!in_period(o, day)) {
+			st.outside++;
+			json_decref(jo);
+			continue;
+		}
+		if (access)
+			st.access++;
+		else
+			st.decision++;
+		r = audit_note_event(&a, i, ev.ref);
+		if (r >= 0)
+			r = hold_add(&h, &ev, day);
+		json_decref(jo);
+		if (r < 0)
+			goto out;
+		/* A day the first pass did not see (the ledger cannot change
+		 * below size, so this is a bug) would never be fed. */
+		if (!(dl = days_find(&ds, day, false)))
+			BUG("a day missing from the first pass");
+		if (dl->last == i && (r = hold_feed_day(&h, day, &lr)) < 0)
+			goto out;
+	}
+	if (h.n)
+		BUG("events held after their last day");
+	if ((r = watch_flush(lr.w)) < 0)
+		goto out;
+	if (counts) {
+		watch_get_counts(lr.w, counts);
+		counts_add(counts, &lr.side);
+	}
+	st.apart = lr.apart;
+	if (stats)
+		*stats = st;
+	if (q)
+		quality_fill(&a, q);
+	r = invalid ? ERR_INVALID : 0;
+out:
+	watch_free(lr.w);
+	buf_release(&rec);
+	buf_release(&h.strs);
+	diag_release(&quiet);
+	free(h.v);
+	free(h.idx);
+	free(ds.v);
+	audit_release(&a);
 	return r;
 }
 
 int watch_alert_json(const struct watch_alert *a, struct buf *out)
+{
+	return watch_alert_json_keyed(a, "lines", out);
+}
+
+int watch_alert_json_keyed(const struct watch_alert *a, const char *seq_key, struct buf *out)
 {
 	char date[DATE_TEXT_MAX], t0[TS_TEXT_MAX], t1[TS_TEXT_MAX];
 	int r;
@@ -467,7 +966,7 @@ int watch_alert_json(const struct watch_alert *a, struct buf *out)
 		if ((i && (r = buf_putc(out, ',')) < 0) ||
 		    (r = buf_json_str(out, a->refs[i], strlen(a->refs[i]))) < 0)
 			return r;
-	if ((r = buf_puts(out, "],\"lines\":[")) < 0)
+	if ((r = buf_printf(out, "],\"%s\":[", seq_key)) < 0)
 		return r;
 	for (size_t i = 0; i < a->nevents; i++)
 		if ((r = buf_printf(out, "%s%" PRIu64, i ? "," : "", a->seqs[i])) < 0)

@@ -26,36 +26,18 @@
 #define MAMORI_WATCH_H
 
 #include "base/base.h"
+#include "watch/thresholds.h"
 
 struct registry_data;
 struct diag;
 struct buf;
 
 /*
- * Thresholds. watch_thresholds_default() fills the defaults below; the
- * policy file will override them later. Durations are in seconds.
+ * Thresholds (struct watch_thresholds, watch/thresholds.h): the policy
+ * file's `watch:` section sets them (policy_watch_thresholds); fields it
+ * does not name keep the defaults that watch_thresholds_default() fills.
+ * Durations are in seconds.
  */
-struct watch_thresholds {
-	int64_t case_grace;        /* a closed case still explains for 7 days */
-	int64_t counter_flow;      /* case opened at most 30 min after a look */
-	int64_t namesake_window;   /* view at most 60 min after a surname search */
-	uint32_t namesake_max;     /* at most 10 namesakes explained per search */
-	int64_t recent_case;       /* household or scan: case opened within 1 day */
-	int office_open, office_close; /* 08:45 and 17:30 JST, seconds of day */
-	int32_t training_valid_days;   /* training is current for 365 days */
-	int64_t scan_window;       /* sliding window for scanning: 1 hour */
-	int64_t scan_gap;          /* a scan goes on while records open 5 min apart */
-	uint32_t scan_floor;       /* never a scan below 30 distinct residents */
-	double scan_factor;        /* ... nor below 4 x the peer median */
-	uint32_t export_floor;     /* exports per day: at least 10 */
-	double export_factor;      /* ... and above 4 x the peer median */
-	uint32_t print_floor;      /* prints per day: at least 60 */
-	double print_factor;       /* ... and above 4 x the peer median */
-	int64_t search_followup;   /* a search is followed up within 10 min */
-	uint32_t search_floor;     /* searches without follow-up per day: 10 */
-	double search_factor;      /* ... and above 4 x the peer median */
-	uint32_t min_peers;        /* a peer group needs 3 other active staff */
-};
 void watch_thresholds_default(struct watch_thresholds *t);
 
 enum watch_severity { WSEV_LOW = 1, WSEV_MEDIUM, WSEV_HIGH, WSEV_CRITICAL };
@@ -214,5 +196,62 @@ MM_WUR int watch_audit_file(const struct watch_tables *t, const struct watch_aud
 
 /* Render one alert as a JSON object (one line, no newline) into out. */
 MM_WUR int watch_alert_json(const struct watch_alert *a, struct buf *out);
+
+/* ---- batch audit of the ledger (audit.c) ---- */
+
+struct ledger;
+
+struct watch_ledger_opts {
+	int32_t from_day, to_day; /* JST days of event time, inclusive; DAY_NONE: open */
+	const char *labels_path;  /* labels.jsonl or NULL */
+	const struct watch_thresholds *th; /* NULL for the defaults */
+	const char *name;         /* names the ledger in diagnostics ("ledger") */
+	watch_alert_fn fn;        /* each alert, may be NULL */
+	void *ctx;
+};
+
+/* What the ledger audit read besides what the engine counts. */
+struct watch_ledger_stats {
+	uint64_t records;      /* ledger records read */
+	uint64_t access, decision; /* events of each kind in the period */
+	uint64_t outside;      /* access events outside the period */
+	uint64_t apart;        /* days audited apart: an event of theirs came after later days' */
+};
+
+/*
+ * Audit the access events of the ledger: records of kind "access" (the
+ * body is an access.jsonl event) and "decision" (the body's request is
+ * the access the business system asked for; a denied decision counts as
+ * a denied access), whose event time falls in [from_day, to_day]. The
+ * alerts name events by ledger index (watch_alert.seqs).
+ *
+ * The ledger is in the order events arrived, not the order they
+ * happened. Two passes over the records present when the call starts:
+ * the first finds the ledger index of the last event of each day of the
+ * period; the second holds each day's events until that index and then
+ * feeds the day to the engine sorted by (time, index), so the alerts are
+ * those of the same events in time order however late some arrived.
+ * Memory is the days not yet complete: about one day's events for a
+ * ledger written in time order. A day completed after a later one is
+ * audited by an engine of its own (days are independent), so its alerts
+ * come out of day order, after those of the days already closed.
+ *
+ * A malformed record is reported in d ("NAME#INDEX: ...") and makes the
+ * result ERR_INVALID; the audit reads to the end so every problem is
+ * listed. Returns 0, ERR_INVALID, ERR_NOMEM, ERR_IO or the ledger's and
+ * the callback's errors. counts, stats and q may be NULL (q is filled
+ * only with labels_path).
+ */
+MM_WUR int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
+			      const struct watch_ledger_opts *o, struct watch_counts *counts,
+			      struct watch_ledger_stats *stats, struct watch_quality *q,
+			      struct diag *d);
+
+/*
+ * As watch_alert_json, with the events' seqs under the key seq_key
+ * ("lines" for a file, "indexes" for the ledger).
+ */
+MM_WUR int watch_alert_json_keyed(const struct watch_alert *a, const char *seq_key,
+				  struct buf *out);
 
 #endif

@@ -105,7 +105,8 @@ static int ingest(const char *events, uint64_t *first)
 	return r;
 }
 
-/* The last record of the ledger, parsed. */
+/* The last record of kind "disclosure" among the ledger's last 50,
+ * parsed (the server's watcher may append alerts after it). */
 static json_t *last_record(void)
 {
 	char p[700];
@@ -115,9 +116,21 @@ static json_t *last_record(void)
 
 	snprintf(p, sizeof(p), "%s/ledger", HI.dir);
 	buf_init(&b, 1 << 22);
-	if (ledger_open(p, LEDGER_READ_ONLY, &l) == 0 && ledger_size(l) > 0 &&
-	    ledger_read(l, ledger_size(l) - 1, &b) == 0)
-		j = json_loadb(b.data, b.len, 0, NULL);
+	if (ledger_open(p, LEDGER_READ_ONLY, &l) == 0) {
+		uint64_t n = ledger_size(l);
+		for (uint64_t i = n; i > 0 && i + 50 > n && !j; i--) {
+			json_t *x;
+			if (ledger_read(l, i - 1, &b) != 0)
+				break;
+			const char *kind;
+			x = json_loadb(b.data, b.len, 0, NULL);
+			kind = json_string_value(json_object_get(x, "kind"));
+			if (kind && !strcmp(kind, "disclosure"))
+				j = x;
+			else
+				json_decref(x);
+		}
+	}
 	ledger_close(l);
 	buf_release(&b);
 	return j;

@@ -251,8 +251,8 @@ static void test_verify_tampered(void **state)
 	(void)state;
 	buf_init(&out, 1 << 20);
 	buf_init(&err, 1 << 20);
-	assert_true(size_of("ledger/records.log") > 300);
-	snprintf(p, sizeof(p), "%s/ledger/records.log", HI.dir);
+	assert_true(size_of("ledger/seg/000000000000.log") > 300);
+	snprintf(p, sizeof(p), "%s/ledger/seg/000000000000.log", HI.dir);
 	fd = open(p, O_RDWR);
 	assert_true(fd >= 0);
 	/* Byte 40 lies inside entry 0 (its header alone is about 60 bytes). */
@@ -261,7 +261,7 @@ static void test_verify_tampered(void **state)
 	assert_int_equal(pwrite(fd, &c, 1, 40), 1);
 	assert_int_equal(run(a, &out, &err), 1);
 	assert_non_null(strstr(err.data, "verification FAILED: entry 0"));
-	assert_non_null(strstr(err.data, "records.log"));
+	assert_non_null(strstr(err.data, "seg/000000000000.log"));
 	c ^= 0x04;
 	assert_int_equal(pwrite(fd, &c, 1, 40), 1);
 	close(fd);

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <strings.h>
+
 #include <jansson.h>
 
 #include "base/base.h"
@@ -128,6 +130,90 @@ static void test_openapi_is_json(void **state)
 	json_decref(j);
 }
 
+/* True if the documented path (with "{name}" segments) is the route's
+ * pattern (with "{}" segments). */
+static bool same_path(const char *doc, const char *pat)
+{
+	while (*doc && *pat) {
+		if (*doc == '{' && pat[0] == '{' && pat[1] == '}') {
+			while (*doc && *doc != '}')
+				doc++;
+			if (!*doc)
+				return false;
+			doc++;
+			pat += 2;
+			continue;
+		}
+		if (*doc != *pat)
+			return false;
+		doc++;
+		pat++;
+	}
+	return !*doc && !*pat;
+}
+
+/* Every route of every table is in the OpenAPI document with its method,
+ * and every documented operation is a route: the document cannot drift
+ * from the server. The console's static files are not API operations. */
+static void test_openapi_covers_routes(void **state)
+{
+	json_error_t e;
+	json_t *doc = json_loads(api_openapi_json(), 0, &e), *paths;
+	const struct api_route_table *const *tables;
+	size_t nt, routes = 0, ops = 0;
+	const char *path;
+	json_t *item;
+	(void)state;
+
+	assert_non_null(doc);
+	paths = json_object_get(doc, "paths");
+	assert_true(json_is_object(paths));
+	tables = api_route_tables(&nt);
+	for (size_t t = 0; t < nt; t++) {
+		for (size_t i = 0; i < tables[t]->n; i++) {
+			const struct api_route *rt = &tables[t]->routes[i];
+			char method[16];
+			bool found = false;
+
+			if (!strcmp(rt->path, "/") || !strncmp(rt->path, "/console/", 9))
+				continue;
+			routes++;
+			for (size_t k = 0; k < sizeof(method) - 1 && rt->method[k]; k++)
+				method[k] = (char)(rt->method[k] | 0x20), method[k + 1] = '\0';
+			json_object_foreach(paths, path, item)
+			{
+				if (same_path(path, rt->path) && json_object_get(item, method))
+					found = true;
+			}
+			if (!found)
+				fail_msg("%s %s is not in the OpenAPI document", rt->method, rt->path);
+		}
+	}
+	json_object_foreach(paths, path, item)
+	{
+		const char *m;
+		json_t *op;
+		json_object_foreach(item, m, op)
+		{
+			bool found = false;
+			/* A path item also holds shared parameters and text. */
+			if (strcmp(m, "get") && strcmp(m, "post") && strcmp(m, "put") &&
+			    strcmp(m, "patch") && strcmp(m, "delete"))
+				continue;
+			ops++;
+			for (size_t t = 0; t < nt && !found; t++)
+				for (size_t i = 0; i < tables[t]->n && !found; i++)
+					if (same_path(path, tables[t]->routes[i].path) &&
+					    !strcasecmp(m, tables[t]->routes[i].method))
+						found = true;
+			if (!found)
+				fail_msg("%s %s is documented but no route answers it", m, path);
+		}
+	}
+	assert_int_equal(ops, routes);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_listen_parse),
 	    cmocka_unit_test(test_loopback),
 	    cmocka_unit_test(test_openapi_is_json),
+	    cmocka_unit_test(test_openapi_covers_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -28,23 +29,30 @@ static char *make_dir(void)
 	return d;
 }
 
+/* Remove a directory tree (the ledger's files, seg/ and hash/). */
+static void rm_tree(const char *d)
+{
+	DIR *dh = opendir(d);
+	struct dirent *e;
+	char p[1024];
+
+	if (dh == NULL) {
+		unlink(d);
+		return;
+	}
+	while ((e = readdir(dh)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+		rm_tree(p);
+	}
+	closedir(dh);
+	rmdir(d);
+}
+
 static void rm_dir(char *d)
 {
-	const char *names[] = { "records.log", "records.idx", "LOCK" };
-	char p[512];
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(p, sizeof(p), "%s/%s", d, names[i]);
-		unlink(p);
-	}
-	/* The hash files of the Merkle tree, one per level. */
-	for (unsigned h = 0; h < 63; h++) {
-		snprintf(p, sizeof(p), "%s/hash/L%02u", d, h);
-		unlink(p);
-	}
-	snprintf(p, sizeof(p), "%s/hash", d);
-	rmdir(p);
-	rmdir(d);
+	rm_tree(d);
 	free(d);
 }
 
@@ -267,37 +275,37 @@ static void test_torn_tail(void **state)
 	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &l), 0);
 	fill(l, 3);
 	ledger_close(l);
-	log_len = fsize(dir, "records.log");
+	log_len = fsize(dir, "seg/000000000000.log");
 
 	/* A partial line without its newline is cut off, by a writer only:
 	 * a reader sees the three records and leaves the files alone. */
-	append_raw(dir, "records.log", "{\"v\":1,\"index\":3,\"ts", 21);
+	append_raw(dir, "seg/000000000000.log", "{\"v\":1,\"index\":3,\"ts", 21);
 	assert_int_equal(ledger_open(dir, LEDGER_READ_ONLY, &l), 0);
 	assert_int_equal(ledger_size(l), 3);
 	assert_int_equal(ledger_read(l, 2, &b), 0);
 	ledger_close(l);
-	assert_int_equal(fsize(dir, "records.log"), log_len + 21);
+	assert_int_equal(fsize(dir, "seg/000000000000.log"), log_len + 21);
 	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &l), 0);
 	assert_int_equal(ledger_size(l), 3);
-	assert_int_equal(fsize(dir, "records.log"), log_len);
+	assert_int_equal(fsize(dir, "seg/000000000000.log"), log_len);
 	assert_int_equal(ledger_append(l, &r, &idx), 0);
 	assert_int_equal(idx, 3);
 	ledger_close(l);
-	log_len = fsize(dir, "records.log");
+	log_len = fsize(dir, "seg/000000000000.log");
 
 	/* A complete line of garbage and a half index entry are cut off too. */
-	append_raw(dir, "records.log", "garbage\n", 8);
-	append_raw(dir, "records.idx", "\x01\x02\x03", 3);
+	append_raw(dir, "seg/000000000000.log", "garbage\n", 8);
+	append_raw(dir, "seg/000000000000.idx", "\x01\x02\x03", 3);
 	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &l), 0);
 	assert_int_equal(ledger_size(l), 4);
-	assert_int_equal(fsize(dir, "records.log"), log_len);
-	assert_int_equal(fsize(dir, "records.idx"), 32);
+	assert_int_equal(fsize(dir, "seg/000000000000.log"), log_len);
+	assert_int_equal(fsize(dir, "seg/000000000000.idx"), 32);
 	ledger_close(l);
 
 	/* An index shorter than the log is rebuilt from the log. */
 	{
 		char p[512];
-		snprintf(p, sizeof(p), "%s/records.idx", dir);
+		snprintf(p, sizeof(p), "%s/seg/000000000000.idx", dir);
 		assert_int_equal(truncate(p, 8), 0);
 	}
 	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &l), 0);
@@ -310,10 +318,10 @@ static void test_torn_tail(void **state)
 	ledger_close(l);
 
 	/* An index entry that points past the log is dropped. */
-	append_raw(dir, "records.idx", "\xff\xff\xff\xff\x00\x00\x00\x00", 8);
+	append_raw(dir, "seg/000000000000.idx", "\xff\xff\xff\xff\x00\x00\x00\x00", 8);
 	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &l), 0);
 	assert_int_equal(ledger_size(l), 5);
-	assert_int_equal(fsize(dir, "records.idx"), 40);
+	assert_int_equal(fsize(dir, "seg/000000000000.idx"), 40);
 	ledger_close(l);
 	buf_release(&b);
 	rm_dir(dir);
@@ -484,9 +492,9 @@ static void slurp(const char *dir, const char *name, struct buf *out)
 }
 
 /*
- * Check the files directly, without the ledger code: records.log is exactly
- * n lines, each the canonical JSON object of its position (parsed with
- * jansson, "v" 1 and "index" equal to the line number), and records.idx is
+ * Check the files directly, without the ledger code: the segment's .log is
+ * exactly n lines, each the canonical JSON object of its position (parsed
+ * with jansson, "v" 1 and "index" equal to the line number), and its .idx is
  * exactly n entries, entry i the byte offset of line i. For each record,
  * visit (if not NULL) gets its parsed body.
  */
@@ -498,8 +506,8 @@ static void check_files(const char *dir, uint64_t n, void (*visit)(json_t *body,
 
 	buf_init(&log, (size_t)1 << 30);
 	buf_init(&idx, (size_t)1 << 30);
-	slurp(dir, "records.log", &log);
-	slurp(dir, "records.idx", &idx);
+	slurp(dir, "seg/000000000000.log", &log);
+	slurp(dir, "seg/000000000000.idx", &idx);
 	assert_int_equal(idx.len, n * 8);
 	for (uint64_t i = 0; i < n; i++) {
 		const uint8_t *e = (const uint8_t *)idx.data + i * 8;
@@ -511,7 +519,7 @@ static void check_files(const char *dir, uint64_t n, void (*visit)(json_t *body,
 		for (int b = 7; b >= 0; b--)
 			want = (want << 8) | e[b];
 		if (want != off)
-			fail_msg("records.idx entry %" PRIu64 " is %" PRIu64 ", line starts at %zu", i,
+			fail_msg(".idx entry %" PRIu64 " is %" PRIu64 ", line starts at %zu", i,
 				 want, off);
 		assert_true(off < log.len);
 		nl = memchr(log.data + off, '\n', log.len - off);
@@ -865,7 +873,7 @@ static void test_no_repair_while_live(void **state)
 	(void)state;
 	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &a), 0);
 	fill(a, 3);
-	log_len = fsize(dir, "records.log");
+	log_len = fsize(dir, "seg/000000000000.log");
 	assert_int_equal(pipe(ready), 0);
 	pid = fork_child();
 	if (pid == 0) {
@@ -878,7 +886,7 @@ static void test_no_repair_while_live(void **state)
 		fd = open(path, O_RDWR);
 		if (fd < 0 || flock(fd, LOCK_EX) != 0)
 			_exit(1);
-		snprintf(path, sizeof(path), "%s/records.log", dir);
+		snprintf(path, sizeof(path), "%s/seg/000000000000.log", dir);
 		log = open(path, O_WRONLY | O_APPEND);
 		if (log < 0 || write(log, "{\"v\":1,\"index\":3,\"ts", 21) != 21)
 			_exit(2);
@@ -899,7 +907,7 @@ static void test_no_repair_while_live(void **state)
 	assert_int_equal(ledger_size(ro), 3);
 	usleep(300 * 1000);
 	assert_int_equal(atomic_load(&ba.done), 0);
-	assert_int_equal(fsize(dir, "records.log"), log_len + 21);
+	assert_int_equal(fsize(dir, "seg/000000000000.log"), log_len + 21);
 	assert_int_equal(ledger_size(a), 3);
 	/* The writer dies: the kernel drops its lock, the waiting append
 	 * repairs the tail and goes on. */

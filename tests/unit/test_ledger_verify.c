@@ -314,7 +314,7 @@ static uint64_t rec_off(const char *d, uint64_t i)
 	uint64_t v = 0;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/records.idx", d);
+	snprintf(p, sizeof(p), "%s/seg/000000000000.idx", d);
 	fd = open(p, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, e, 8, (off_t)(i * 8)), 8);
@@ -369,19 +369,19 @@ static void test_flipped_bit(void **state)
 {
 	char *d = fixture();
 	size_t len;
-	char *log = slurp(d, "records.log", &len);
+	char *log = slurp(d, "seg/000000000000.log", &len);
 	uint64_t off = rec_off(d, 7), next = rec_off(d, 8);
 
 	(void)state;
 	log[next - 4] ^= 0x01; /* inside the body of entry 7 */
-	spill(d, "records.log", log, len);
-	expect(d, 7, "records.log", off, "entry 7");
+	spill(d, "seg/000000000000.log", log, len);
+	expect(d, 7, "seg/000000000000.log", off, "entry 7");
 	i18n_set_thread(LANG_JA);
-	expect(d, 7, "records.log", off, "記録 7（records.log のバイト位置");
+	expect(d, 7, "seg/000000000000.log", off, "記録 7（seg/000000000000.log のバイト位置");
 	i18n_set_thread(LANG_EN);
 	/* Flipped back: whole again (the check is not just "file touched"). */
 	log[next - 4] ^= 0x01;
-	spill(d, "records.log", log, len);
+	spill(d, "seg/000000000000.log", log, len);
 	verify_ok(d, 20);
 	free(log);
 	rm_tree(d);
@@ -392,13 +392,13 @@ static void test_entry_deleted(void **state)
 {
 	char *d = fixture();
 	size_t len;
-	char *log = slurp(d, "records.log", &len);
+	char *log = slurp(d, "seg/000000000000.log", &len);
 	uint64_t o5 = rec_off(d, 5), o6 = rec_off(d, 6);
 
 	(void)state;
 	memmove(log + o5, log + o6, len - o6);
-	spill(d, "records.log", log, len - (o6 - o5));
-	expect(d, 5, "records.log", o5, "carries index 6");
+	spill(d, "seg/000000000000.log", log, len - (o6 - o5));
+	expect(d, 5, "seg/000000000000.log", o5, "carries index 6");
 	free(log);
 	rm_tree(d);
 	free(d);
@@ -408,7 +408,7 @@ static void test_entries_swapped(void **state)
 {
 	char *d = fixture();
 	size_t len;
-	char *log = slurp(d, "records.log", &len), *out = xmalloc(len);
+	char *log = slurp(d, "seg/000000000000.log", &len), *out = xmalloc(len);
 	uint64_t o3 = rec_off(d, 3), o4 = rec_off(d, 4), o5 = rec_off(d, 5);
 
 	(void)state;
@@ -416,8 +416,8 @@ static void test_entries_swapped(void **state)
 	memcpy(out + o3, log + o4, o5 - o4);
 	memcpy(out + o3 + (o5 - o4), log + o3, o4 - o3);
 	memcpy(out + o5, log + o5, len - o5);
-	spill(d, "records.log", out, len);
-	expect(d, 3, "records.log", o3, "carries index 4");
+	spill(d, "seg/000000000000.log", out, len);
+	expect(d, 3, "seg/000000000000.log", o3, "carries index 4");
 	free(out);
 	free(log);
 	rm_tree(d);
@@ -432,19 +432,19 @@ static void test_truncated(void **state)
 
 	(void)state;
 	/* Only the log: the index still lists the lost records. */
-	file_truncate(d, "records.log", (off_t)o15);
-	expect(d, 15, "records.log", o15, "records.log holds only 15");
+	file_truncate(d, "seg/000000000000.log", (off_t)o15);
+	expect(d, 15, "seg/000000000000.log", o15, "seg/000000000000.log holds only 15");
 	/* Cut consistently (the writer's repair trims index and hashes to the
 	 * records): the checkpoint of 20 entries still shows the loss. */
-	file_truncate(d, "records.log", (off_t)o12);
+	file_truncate(d, "seg/000000000000.log", (off_t)o12);
 	log_set_level(LOG_ERROR);
 	assert_int_equal(ledger_open(d, LEDGER_WRITE, &l), 0);
 	log_set_level(LOG_INFO);
 	assert_int_equal(ledger_size(l), 12);
 	ledger_close(l);
-	assert_int_equal(file_len(d, "records.idx"), 12 * 8);
+	assert_int_equal(file_len(d, "seg/000000000000.idx"), 12 * 8);
 	assert_int_equal(file_len(d, "hash/L00"), 12 * 32);
-	expect(d, 12, "records.log", o12, "signs 20 entries");
+	expect(d, 12, "seg/000000000000.log", o12, "signs 20 entries");
 	/* Without the later checkpoints, the prefix verifies. */
 	{
 		char p[512];
@@ -463,7 +463,7 @@ static void test_rehashed_forgery(void **state)
 {
 	char *d = fixture(), p[512];
 	size_t len;
-	char *log = slurp(d, "records.log", &len), *hit;
+	char *log = slurp(d, "seg/000000000000.log", &len), *hit;
 	struct ledger *l = NULL;
 
 	(void)state;
@@ -473,8 +473,8 @@ static void test_rehashed_forgery(void **state)
 	hit = strstr(log + rec_off(d, 4), "R00004");
 	assert_non_null(hit);
 	hit[5] = '9';
-	spill(d, "records.log", log, len);
-	file_truncate(d, "records.idx", 0);
+	spill(d, "seg/000000000000.log", log, len);
+	file_truncate(d, "seg/000000000000.idx", 0);
 	snprintf(p, sizeof(p), "%s/hash", d);
 	rm_tree(p);
 	snprintf(p, sizeof(p), "%s/checkpoints/20.note", d);
@@ -541,10 +541,10 @@ static void test_stored_hash_and_index_altered(void **state)
 	h2[32 + 3] ^= 0x80;
 	spill(d, "hash/L02", h2, len);
 	verify_ok(d, 20);
-	idx = slurp(d, "records.idx", &len);
+	idx = slurp(d, "seg/000000000000.idx", &len);
 	idx[8 * 11] ^= 0x01;
-	spill(d, "records.idx", idx, len);
-	expect(d, 11, "records.idx", 88, NULL);
+	spill(d, "seg/000000000000.idx", idx, len);
+	expect(d, 11, "seg/000000000000.idx", 88, NULL);
 	free(idx);
 	free(h2);
 	rm_tree(d);
@@ -589,6 +589,25 @@ static void test_config_keys(void **state)
 	assert_int_equal(instance_config_parse("m.conf", good, strlen(good), &c, &dg), 0);
 	assert_int_equal(c.checkpoint_entries, 50);
 	assert_int_equal(c.checkpoint_seconds, 5);
+	assert_int_equal(c.segment_entries, LEDGER_SEGMENT_ENTRIES_DEFAULT);
+	assert_int_equal(LEDGER_SEGMENT_ENTRIES_DEFAULT, 1048576);
+	assert_int_equal(instance_config_parse("m.conf", "segment_entries = 8\n", 20, &c, &dg), 0);
+	assert_int_equal(c.segment_entries, 8);
+	assert_int_equal(instance_config_parse("m.conf", "segment_entries = 1099511627776\n", 32, &c,
+						 &dg),
+			 0);
+	assert_int_equal(c.segment_entries, (uint64_t)1 << 40);
+	diag_release(&dg);
+	diag_init(&dg, 10);
+	assert_int_equal(instance_config_parse("m.conf", "segment_entries = 0\n", 20, &c, &dg),
+			 ERR_INVALID);
+	diag_release(&dg);
+	diag_init(&dg, 10);
+	assert_int_equal(instance_config_parse("m.conf", "segment_entries = 1099511627777\n", 32, &c,
+						 &dg),
+			 ERR_INVALID);
+	diag_release(&dg);
+	diag_init(&dg, 10);
 	assert_int_equal(instance_config_parse("m.conf", "checkpoint_entries = 0\n", 23, &c, &dg),
 			 ERR_INVALID);
 	diag_release(&dg);
@@ -710,7 +729,7 @@ static void test_killed_writer_verifies(void **state)
 		assert_int_equal(ledger_open(d, LEDGER_WRITE, &l), 0);
 		assert_true(ledger_size(l) >= acked);
 		ledger_close(l);
-		verify_ok(d, file_len(d, "records.idx") / 8);
+		verify_ok(d, file_len(d, "seg/000000000000.idx") / 8);
 	}
 	assert_true(acked > 0);
 	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &l), 0);

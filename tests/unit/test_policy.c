@@ -12,6 +12,7 @@
 #include "base/timeutil.h"
 #include "policy/policy.h"
 #include "registry/registry.h"
+#include "watch/thresholds.h"
 
 /* ---- helpers ---- */
 
@@ -757,6 +758,241 @@ static void test_check_registry_warnings(void **state)
 	diag_release(&d);
 }
 
+/* ---- the watch: section (thresholds of the watch rules) ---- */
+
+/* The default policy with text inserted after its "version: 1" line. */
+static struct policy *policy_with(const char *insert, struct diag *d)
+{
+	const char *def = policy_default_text();
+	const char *at = strstr(def, "version: 1\n");
+	struct buf t;
+	struct policy *p = NULL;
+	assert_non_null(at);
+	at += strlen("version: 1\n");
+	buf_init(&t, 1 << 20);
+	assert_int_equal(buf_append(&t, def, (size_t)(at - def)), 0);
+	assert_int_equal(buf_puts(&t, insert), 0);
+	assert_int_equal(buf_puts(&t, at), 0);
+	if (policy_parse("policy.yaml", t.data, t.len, &p, d) < 0)
+		p = NULL;
+	buf_release(&t);
+	return p;
+}
+
+static void test_policy_watch_defaults(void **state)
+{
+	const struct watch_thresholds def = WATCH_THRESHOLDS_DEFAULT;
+	struct watch_thresholds t;
+	struct policy *p = NULL;
+	struct buf out;
+	struct diag d;
+	(void)state;
+	diag_init(&d, 20);
+	buf_init(&out, 1 << 20);
+	/* No watch: section at all: every field is the default. */
+	assert_int_equal(policy_parse("default", policy_default_text(),
+				      strlen(policy_default_text()), &p, &d), 0);
+	memset(&t, 0xa5, sizeof(t));
+	policy_watch_thresholds(p, &t);
+	assert_int_equal(t.case_grace, 7 * 86400);
+	assert_int_equal(t.counter_flow, 1800);
+	assert_int_equal(t.office_open, 8 * 3600 + 45 * 60);
+	assert_int_equal(t.office_close, 17 * 3600 + 30 * 60);
+	assert_int_equal(t.scan_floor, 30);
+	assert_true(t.scan_factor == 4.0);
+	assert_int_equal(t.min_peers, 3);
+	assert_int_equal(t.training_valid_days, def.training_valid_days);
+	assert_int_equal(t.namesake_max, def.namesake_max);
+	assert_int_equal(t.search_followup, def.search_followup);
+	/* The effective policy shows them. */
+	assert_int_equal(policy_show(p, &out), 0);
+	assert_non_null(strstr(out.data, "\nwatch:\n  case_grace: 7d\n  counter_flow: 30min\n"));
+	assert_non_null(strstr(out.data, "  office_open: \"08:45\"\n  office_close: \"17:30\"\n"));
+	assert_non_null(strstr(out.data, "  scan_window: 1h\n  scan_gap: 5min\n"));
+	assert_non_null(strstr(out.data, "  scan_factor: 4\n"));
+	policy_free(p);
+	/* An empty mapping is allowed and changes nothing. */
+	p = policy_with("watch: {}\n", &d);
+	assert_non_null(p);
+	policy_watch_thresholds(p, &t);
+	assert_int_equal(t.case_grace, def.case_grace);
+	assert_int_equal(t.print_floor, def.print_floor);
+	policy_free(p);
+	buf_release(&out);
+	diag_release(&d);
+}
+
+static const char every_watch_field[] =
+	"watch:\n"
+	"  case_grace: 3d\n"
+	"  counter_flow: 45min\n"
+	"  namesake_window: 90s\n"
+	"  namesake_max: 4\n"
+	"  recent_case: 12h\n"
+	"  office_open: \"08:30\"\n"
+	"  office_close: \"17:15\"\n"
+	"  training_valid_days: 400\n"
+	"  scan_window: 2h\n"
+	"  scan_gap: 10min\n"
+	"  scan_floor: 50\n"
+	"  scan_factor: 2.5\n"
+	"  export_floor: 20\n"
+	"  export_factor: 3.125\n"
+	"  print_floor: 100\n"
+	"  print_factor: 6\n"
+	"  search_followup: 15min\n"
+	"  search_floor: 12\n"
+	"  search_factor: 1.75\n"
+	"  min_peers: 5\n";
+
+static void test_policy_watch_every_field(void **state)
+{
+	struct watch_thresholds t, t2;
+	struct policy *p, *p2 = NULL;
+	struct buf a, b;
+	struct diag d;
+	(void)state;
+	diag_init(&d, 20);
+	buf_init(&a, 1 << 20);
+	buf_init(&b, 1 << 20);
+	p = policy_with(every_watch_field, &d);
+	if (!p) {
+		diag_print(&d, stderr);
+		fail_msg("the watch section does not parse");
+	}
+	policy_watch_thresholds(p, &t);
+	assert_int_equal(t.case_grace, 3 * 86400);
+	assert_int_equal(t.counter_flow, 45 * 60);
+	assert_int_equal(t.namesake_window, 90);
+	assert_int_equal(t.namesake_max, 4);
+	assert_int_equal(t.recent_case, 12 * 3600);
+	assert_int_equal(t.office_open, 8 * 3600 + 30 * 60);
+	assert_int_equal(t.office_close, 17 * 3600 + 15 * 60);
+	assert_int_equal(t.training_valid_days, 400);
+	assert_int_equal(t.scan_window, 7200);
+	assert_int_equal(t.scan_gap, 600);
+	assert_int_equal(t.scan_floor, 50);
+	assert_true(t.scan_factor == 2.5);
+	assert_int_equal(t.export_floor, 20);
+	assert_true(t.export_factor == 3.125);
+	assert_int_equal(t.print_floor, 100);
+	assert_true(t.print_factor == 6.0);
+	assert_int_equal(t.search_followup, 900);
+	assert_int_equal(t.search_floor, 12);
+	assert_true(t.search_factor == 1.75);
+	assert_int_equal(t.min_peers, 5);
+	/* Round trip: show, parse what was shown, show again. */
+	assert_int_equal(policy_show(p, &a), 0);
+	assert_non_null(strstr(a.data, "  namesake_window: 90s\n"));
+	assert_non_null(strstr(a.data, "  recent_case: 12h\n"));
+	assert_non_null(strstr(a.data, "  export_factor: 3.125\n"));
+	assert_non_null(strstr(a.data, "  search_factor: 1.75\n"));
+	assert_non_null(strstr(a.data, "  office_close: \"17:15\"\n"));
+	if (policy_parse("shown", a.data, a.len, &p2, &d) < 0) {
+		diag_print(&d, stderr);
+		fail_msg("the shown policy does not parse");
+	}
+	policy_watch_thresholds(p2, &t2);
+	assert_memory_equal(&t, &t2, sizeof(t));
+	assert_int_equal(policy_show(p2, &b), 0);
+	assert_string_equal(a.data, b.data);
+	policy_free(p);
+	policy_free(p2);
+	buf_release(&a);
+	buf_release(&b);
+	diag_release(&d);
+}
+
+/* A watch: section that must fail, with want in the messages. */
+static void bad_watch(const char *section, const char *want)
+{
+	struct buf msg;
+	struct diag d;
+	struct policy *p;
+	diag_init(&d, 20);
+	buf_init(&msg, 1 << 16);
+	p = policy_with(section, &d);
+	assert_null(p);
+	assert_true(d.errors >= 1);
+	for (size_t i = 0; i < d.n; i++) {
+		assert_int_equal(diag_item_format(&d.items[i], &msg), 0);
+		assert_int_equal(buf_putc(&msg, '\n'), 0);
+	}
+	if (!strstr(msg.data, want))
+		fail_msg("want \"%s\" in:\n%s", want, msg.data);
+	buf_release(&msg);
+	diag_release(&d);
+}
+
+static void test_policy_watch_errors(void **state)
+{
+	(void)state;
+	i18n_set_thread(LANG_EN);
+	/* The section starts on the line after "version: 1"; errors name the
+	 * value's line and column. */
+	char want[160];
+	int l = line_of("version: 1") + 1;
+	snprintf(want, sizeof(want),
+		 "policy.yaml:%d:15: field 'scan_floor': must be a whole number from 1 to 1000000",
+		 l + 1);
+	bad_watch("watch:\n  scan_floor: 0\n", want);
+	bad_watch("watch:\n  scan_floor: 1000001\n", "from 1 to 1000000");
+	snprintf(want, sizeof(want), "policy.yaml:%d:9: field 'scan_flor': unknown key", l);
+	bad_watch("watch: {scan_flor: 3}\n", want);
+	bad_watch("watch: {case_grace: 7}\n", "field 'case_grace': must be a duration from 0 to 31536000 seconds");
+	bad_watch("watch: {case_grace: 7days}\n", "must be a duration");
+	bad_watch("watch: {case_grace: 366d}\n", "must be a duration");
+	bad_watch("watch: {case_grace: -1d}\n", "must be a duration");
+	bad_watch("watch: {scan_window: 59s}\n", "field 'scan_window': must be a duration from 60");
+	bad_watch("watch: {counter_flow: 25h}\n", "from 0 to 86400 seconds");
+	bad_watch("watch: {office_open: \"8:45\"}\n", "must be a time HH:MM");
+	bad_watch("watch: {office_open: \"24:30\"}\n", "must be a time HH:MM");
+	bad_watch("watch: {office_close: \"12:60\"}\n", "must be a time HH:MM");
+	bad_watch("watch: {office_open: \"18:00\"}\n", "office_open must be earlier than office_close");
+	bad_watch("watch: {office_open: \"09:00\", office_close: \"09:00\"}\n",
+		  "office_open must be earlier");
+	bad_watch("watch: {scan_gap: 2h}\n", "scan_gap must not be longer than scan_window");
+	bad_watch("watch: {scan_factor: 0.5}\n", "field 'scan_factor': must be a number from 1 to 1000");
+	bad_watch("watch: {scan_factor: 1000.5}\n", "must be a number from 1 to 1000");
+	bad_watch("watch: {print_factor: 2.1234}\n", "at most 3 digits after the point");
+	bad_watch("watch: {print_factor: 2.}\n", "must be a number");
+	bad_watch("watch: {print_factor: 4e0}\n", "must be a number");
+	bad_watch("watch: {min_peers: 0}\n", "from 1 to 1000");
+	bad_watch("watch: {training_valid_days: 0}\n", "from 1 to 3650");
+	bad_watch("watch: {namesake_max: x}\n", "whole number from 0 to 10000");
+	bad_watch("watch: {min_peers: 3, min_peers: 4}\n", "duplicate key");
+	bad_watch("watch: [1, 2]\n", "field 'watch': expected a mapping");
+	bad_watch("watch: {scan_floor: [30]}\n", "expected a scalar");
+	/* Both errors in one section are reported. */
+	bad_watch("watch: {scan_floor: 0, export_floor: 0}\n", "field 'export_floor'");
+	/* The edges that are allowed. */
+	{
+		struct diag d;
+		struct watch_thresholds t;
+		struct policy *p;
+		diag_init(&d, 20);
+		p = policy_with("watch: {case_grace: 0s, scan_window: 1min, scan_gap: 60s, "
+				"office_open: \"00:00\", office_close: \"24:00\", scan_factor: 1, "
+				"search_factor: 1000, namesake_max: 0}\n",
+				&d);
+		if (!p) {
+			diag_print(&d, stderr);
+			fail_msg("the edges do not parse");
+		}
+		policy_watch_thresholds(p, &t);
+		assert_int_equal(t.case_grace, 0);
+		assert_int_equal(t.scan_window, 60);
+		assert_int_equal(t.scan_gap, 60);
+		assert_int_equal(t.office_open, 0);
+		assert_int_equal(t.office_close, 86400);
+		assert_true(t.scan_factor == 1.0);
+		assert_true(t.search_factor == 1000.0);
+		assert_int_equal(t.namesake_max, 0);
+		policy_free(p);
+		diag_release(&d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -778,6 +1014,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_response_json, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_swap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_registry_warnings, setup, teardown),
+	    cmocka_unit_test(test_policy_watch_defaults),
+	    cmocka_unit_test(test_policy_watch_every_field),
+	    cmocka_unit_test(test_policy_watch_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

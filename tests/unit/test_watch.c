@@ -16,6 +16,7 @@
 #include "base/diag.h"
 #include "base/timeutil.h"
 #include "gen/gen.h"
+#include "ledger/ledger.h"
 #include "registry/registry.h"
 #include "store/store.h"
 #include "watch/watch.h"
@@ -684,6 +685,95 @@ static void test_alert_json(void **state)
 	buf_release(&b);
 }
 
+/* ---- thresholds ---- */
+
+/* The leaf header's defaults (what the policy module fills) are the
+ * engine's defaults, field by field. */
+static void test_thresholds_default_agree(void **state)
+{
+	(void)state;
+	const struct watch_thresholds h = WATCH_THRESHOLDS_DEFAULT;
+	struct watch_thresholds t;
+	memset(&t, 0x5a, sizeof(t));
+	watch_thresholds_default(&t);
+	assert_int_equal(t.case_grace, h.case_grace);
+	assert_int_equal(t.counter_flow, h.counter_flow);
+	assert_int_equal(t.namesake_window, h.namesake_window);
+	assert_int_equal(t.namesake_max, h.namesake_max);
+	assert_int_equal(t.recent_case, h.recent_case);
+	assert_int_equal(t.office_open, h.office_open);
+	assert_int_equal(t.office_close, h.office_close);
+	assert_int_equal(t.training_valid_days, h.training_valid_days);
+	assert_int_equal(t.scan_window, h.scan_window);
+	assert_int_equal(t.scan_gap, h.scan_gap);
+	assert_int_equal(t.scan_floor, h.scan_floor);
+	assert_true(t.scan_factor == h.scan_factor);
+	assert_int_equal(t.export_floor, h.export_floor);
+	assert_true(t.export_factor == h.export_factor);
+	assert_int_equal(t.print_floor, h.print_floor);
+	assert_true(t.print_factor == h.print_factor);
+	assert_int_equal(t.search_followup, h.search_followup);
+	assert_int_equal(t.search_floor, h.search_floor);
+	assert_true(t.search_factor == h.search_factor);
+	assert_int_equal(t.min_peers, h.min_peers);
+}
+
+/* Thresholds given to the engine are the ones it applies: office hours
+ * and the case grace period moved, on both sides of the new edges. */
+static void test_thresholds_applied(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	struct watch_thresholds th;
+	add_case(f, "C1", 40, "D1", S1, at(DAY0 - 10, 9, 0, 0), at(DAY0 - 3, 9, 0, 0));
+	f->rd.ncases = 1;
+	fx_build(f);
+	size_t a = add(f, at(DAY0, 9, 59, 59), S1, 40, WA_VIEW, NULL, NULL);
+	size_t b = add(f, at(DAY0, 10, 0, 0), S1, 40, WA_VIEW, NULL, NULL);
+	size_t c = add(f, at(DAY0, 16, 0, 0), S1, 40, WA_VIEW, NULL, NULL);
+	run(f, NULL);
+	/* Defaults: 08:45-17:30, a case closed 3 days ago still explains. */
+	assert_false(f->v[a].off_hours);
+	assert_false(f->v[c].off_hours);
+	assert_int_equal(f->v[a].expl, WE_ASSIGNED);
+	watch_thresholds_default(&th);
+	th.office_open = 10 * 3600;
+	th.office_close = 16 * 3600;
+	th.case_grace = 3 * 86400 - 1; /* closed at 09:00 three days ago */
+	run(f, &th);
+	assert_true(f->v[a].rules & (1u << WR_OFF_HOURS));
+	assert_false(f->v[b].off_hours);
+	assert_true(f->v[c].rules & (1u << WR_OFF_HOURS));
+	/* 09:59:59 is 3 days and 59:59 after the close: past the grace. */
+	assert_int_equal(f->v[a].expl, WE_NONE);
+	assert_true(f->v[a].rules & (1u << WR_UNEXPLAINED));
+	th.case_grace = 3 * 86400 + 3600; /* up to 10:00 */
+	run(f, &th);
+	assert_int_equal(f->v[a].expl, WE_ASSIGNED);
+	assert_int_equal(f->v[b].expl, WE_ASSIGNED);
+	assert_int_equal(f->v[c].expl, WE_NONE);
+	fx_free(f);
+}
+
+static void test_alert_json_keyed(void **state)
+{
+	(void)state;
+	const char *refs[] = {"E1"};
+	const uint64_t seqs[] = {123456789012ULL};
+	struct watch_alert a = {.rule = WR_UNEXPLAINED, .code = "W-UNEXPLAINED",
+				.severity = WSEV_MEDIUM, .staff_id = "S1", .staff_name = "x",
+				.nevents = 1, .refs = refs, .seqs = seqs, .text_ja = "j",
+				.text_en = "e"};
+	struct buf b;
+	a.day = days_from_civil(2026, 4, 8);
+	a.first_ts = a.last_ts = at(a.day, 10, 0, 0);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(watch_alert_json_keyed(&a, "indexes", &b), 0);
+	assert_non_null(strstr(b.data, "\"indexes\":[123456789012],\"ja\""));
+	assert_null(strstr(b.data, "\"lines\""));
+	buf_release(&b);
+}
+
 static char tmpdir[64];
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -779,6 +869,110 @@ static void test_audit_file_bad_input(void **state)
 	fx_free(f);
 }
 
+/* The ledger audit over hand-made records: other kinds are skipped, a
+ * decision is an access, malformed bodies are named by index and the
+ * audit still reads to the end. */
+static void append(struct ledger *l, const char *kind, const char *body)
+{
+	struct audit_rec rec = {kind, TS_NONE, "test", body, strlen(body)};
+	assert_int_equal(ledger_append(l, &rec, NULL), 0);
+}
+
+struct lctx {
+	char codes[512];
+	uint64_t idx[16];
+	size_t n;
+};
+
+static int lcollect(const struct watch_alert *a, void *ctx)
+{
+	struct lctx *c = ctx;
+	size_t o = strlen(c->codes);
+	snprintf(c->codes + o, sizeof(c->codes) - o, "%s ", a->code);
+	for (size_t i = 0; i < a->nevents && c->n < ARRAY_SIZE(c->idx); i++)
+		c->idx[c->n++] = a->seqs[i];
+	return 0;
+}
+
+static void test_audit_ledger_records(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	struct ledger *l = NULL;
+	struct watch_ledger_opts o = {0};
+	struct watch_ledger_stats st;
+	struct watch_counts c;
+	struct lctx lc = {0};
+	struct diag d;
+	char dir[160];
+	fx_build(f);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mamori-watch-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(dir, sizeof(dir), "%s/ledger", tmpdir);
+	assert_int_equal(ledger_open(dir, LEDGER_WRITE, &l), 0);
+	append(l, "import", "{\"files\":3}");
+	/* 1: Saturday 2026-04-11, an access to a record with no case. */
+	append(l, "access",
+	       "{\"action\":\"view\",\"ref\":\"E1\",\"resident_id\":\"R0060\",\"result\":\"ok\","
+	       "\"staff_id\":\"S1\",\"system\":\"juki\",\"ts\":\"2026-04-11T10:00:00+09:00\",\"zone\":\"lgwan\"}");
+	append(l, "access", "{\"action\":\"view\",\"staff_id\":\"S1\",\"ts\":\"soon\"}");
+	/* 3: a denied decision on Wednesday 2026-04-08 (earlier: reordered). */
+	append(l, "decision",
+	       "{\"request\":{\"staff_id\":\"S1\",\"action\":\"view\",\"resident_id\":\"R0061\","
+	       "\"system\":\"juki\",\"zone\":\"lgwan\",\"terminal\":null,\"case_id\":null,\"mfa\":true,"
+	       "\"ts\":\"2026-04-08T10:00:00+09:00\"},\"decision\":\"deny\",\"reasons\":[],"
+	       "\"obligations\":[]}");
+	append(l, "decision", "{\"decision\":\"allow\"}");
+	/* 5: Japanese text in the body takes the slow path. */
+	append(l, "access",
+	       "{\"action\":\"search\",\"query\":\"山田\",\"ref\":\"E5\",\"resident_id\":null,"
+	       "\"staff_id\":\"S1\",\"system\":\"juki\",\"ts\":\"2026-04-11T10:05:00+09:00\",\"zone\":\"lgwan\"}");
+	diag_init(&d, 20);
+	o.from_day = o.to_day = DAY_NONE;
+	o.fn = lcollect;
+	o.ctx = &lc;
+	assert_int_equal(watch_audit_ledger(f->t, l, &o, &c, &st, NULL, &d), ERR_INVALID);
+	assert_int_equal(d.errors, 2);
+	assert_string_equal(d.items[0].file, "ledger#2");
+	assert_string_equal(d.items[0].field, "ts");
+	assert_string_equal(d.items[1].file, "ledger#4");
+	assert_string_equal(d.items[1].field, "request");
+	diag_release(&d);
+	assert_int_equal(st.records, 6);
+	assert_int_equal(st.access, 2);
+	assert_int_equal(st.decision, 1);
+	assert_int_equal(c.events, 3);
+	assert_int_equal(c.days, 2);
+	/* 04-08 first (the decision: unexplained), then 04-11 (off hours
+	 * and unexplained for record 1). */
+	assert_int_equal(lc.idx[0], 3);
+	assert_non_null(strstr(lc.codes, "W-UNEXPLAINED"));
+	assert_non_null(strstr(lc.codes, "W-OFF-HOURS"));
+	/* A period: only 04-11. */
+	memset(&lc, 0, sizeof(lc));
+	o.from_day = days_from_civil(2026, 4, 9);
+	o.to_day = days_from_civil(2026, 4, 11);
+	diag_init(&d, 20);
+	assert_int_equal(watch_audit_ledger(f->t, l, &o, &c, &st, NULL, &d), ERR_INVALID);
+	assert_int_equal(st.decision, 0);
+	assert_int_equal(st.outside, 1);
+	assert_int_equal(c.events, 2);
+	for (size_t i = 0; i < lc.n; i++)
+		assert_int_not_equal(lc.idx[i], 3);
+	diag_release(&d);
+	/* Outside every event: nothing, and the malformed records still
+	 * count as errors. */
+	o.from_day = o.to_day = days_from_civil(2026, 5, 1);
+	diag_init(&d, 20);
+	assert_int_equal(watch_audit_ledger(f->t, l, &o, &c, &st, NULL, &d), ERR_INVALID);
+	assert_int_equal(c.events, 0);
+	assert_int_equal(st.outside, 3);
+	diag_release(&d);
+	ledger_close(l);
+	rm_tmp();
+	fx_free(f);
+}
+
 /* ---- end to end on generated data ---- */
 
 static void test_end_to_end_generated(void **state)
@@ -868,7 +1062,11 @@ int main(void)
 		cmocka_unit_test(test_search_without_followup),
 		cmocka_unit_test(test_alert_grouping_and_order),
 		cmocka_unit_test(test_alert_json),
+		cmocka_unit_test(test_thresholds_default_agree),
+		cmocka_unit_test(test_thresholds_applied),
+		cmocka_unit_test(test_alert_json_keyed),
 		cmocka_unit_test(test_audit_file_bad_input),
+		cmocka_unit_test(test_audit_ledger_records),
 		cmocka_unit_test(test_end_to_end_generated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,794 @@
+/* Unit tests for the ledger's segment files: rollover inside one append
+ * group, reopening across many segments, several processes appending
+ * across a boundary, torn tails in the last segment, the move of a
+ * single-file ledger, sealing, archiving, reads from the archive and
+ * ERR_ARCHIVED, and verification across archives (tampering included). */
+#include "base/base.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/i18n.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
+#include "ledger/verify.h"
+
+#define ORIGIN "mamori/test"
+
+static uint8_t seed[32], pk[32];
+
+static void rm_tree(const char *d)
+{
+	DIR *dh = opendir(d);
+	struct dirent *e;
+	char p[1024];
+
+	if (dh == NULL) {
+		unlink(d);
+		return;
+	}
+	while ((e = readdir(dh)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+		rm_tree(p);
+	}
+	closedir(dh);
+	rmdir(d);
+}
+
+static char *make_dir(void)
+{
+	char *d = xstrdup("/tmp/mamori-lseg-XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void done_dir(char *d)
+{
+	rm_tree(d);
+	free(d);
+}
+
+static struct ledger *open_w(const char *d, uint64_t per_seg)
+{
+	struct ledger *l = NULL;
+
+	assert_int_equal(ledger_open(d, LEDGER_WRITE, &l), 0);
+	assert_int_equal(ledger_set_segment_entries(l, per_seg), 0);
+	return l;
+}
+
+/* Append n records in groups of group (bodies {"n":i} from base). */
+static void append_n(struct ledger *l, unsigned base, unsigned n, unsigned group)
+{
+	struct audit_rec recs[64];
+	char bodies[64][64];
+
+	assert_true(group >= 1 && group <= 64);
+	for (unsigned i = 0; i < n;) {
+		unsigned k = 0;
+		uint64_t first = 0, before = ledger_size(l);
+
+		for (; k < group && i < n; k++, i++) {
+			snprintf(bodies[k], sizeof(bodies[k]), "{\"n\":%u}", base + i);
+			recs[k] = (struct audit_rec){ "access", 1700000000 + base + i, "staff:1",
+						      bodies[k], strlen(bodies[k]) };
+		}
+		assert_int_equal(ledger_append_many(l, recs, k, &first), 0);
+		assert_int_equal(first, before);
+	}
+}
+
+static off_t fsize(const char *d, const char *rel)
+{
+	char p[1024];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", d, rel);
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static bool exists(const char *d, const char *rel)
+{
+	return fsize(d, rel) >= 0;
+}
+
+/* Every record i reads back carrying index i and body {"n":i}. */
+static void check_reads(struct ledger *l, uint64_t n)
+{
+	struct buf b;
+	char want[96];
+
+	buf_init(&b, SIZE_MAX);
+	assert_int_equal(ledger_size(l), n);
+	for (uint64_t i = 0; i < n; i++) {
+		assert_int_equal(ledger_read(l, i, &b), 0);
+		snprintf(want, sizeof(want), "{\"v\":1,\"index\":%" PRIu64 ",", i);
+		if (strncmp(b.data, want, strlen(want)) != 0)
+			fail_msg("record %" PRIu64 ": %s", i, b.data);
+		snprintf(want, sizeof(want), ",\"body\":{\"n\":%" PRIu64 "}}", i);
+		assert_non_null(strstr(b.data, want));
+	}
+	assert_int_equal(ledger_read(l, n, &b), ERR_NOT_FOUND);
+	buf_release(&b);
+}
+
+/* The root from the hash files equals the reference tree over the reads. */
+static void check_root(struct ledger *l)
+{
+	uint64_t n = ledger_size(l);
+	uint8_t(*lv)[MERKLE_HASH_SIZE] = xcalloc(n + 1, MERKLE_HASH_SIZE);
+	uint8_t want[32], got[32];
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX);
+	for (uint64_t i = 0; i < n; i++) {
+		assert_int_equal(ledger_read(l, i, &b), 0);
+		merkle_leaf_hash(b.data, b.len, lv[i]);
+	}
+	merkle_root_ref(lv, n, want);
+	assert_int_equal(ledger_root(l, n, got), 0);
+	assert_memory_equal(want, got, 32);
+	buf_release(&b);
+	free(lv);
+}
+
+static void verify_ok(const char *d, uint64_t entries)
+{
+	struct ledger_verify_report rep;
+
+	if (ledger_verify(d, pk, &rep) != 0)
+		fail_msg("verify: entry %" PRId64 " %s@%" PRIu64 ": %s", rep.entry, rep.file, rep.offset,
+			 rep.msg);
+	assert_int_equal(rep.entries, entries);
+}
+
+static void test_rollover_in_group(void **state)
+{
+	char *d = make_dir();
+	struct ledger *l = open_w(d, 8), *ro = NULL;
+
+	(void)state;
+	assert_int_equal(ledger_set_segment_entries(l, 0), ERR_INVALID);
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &ro), 0);
+	/* One group of 20 from empty: segments 0, 8 and 16. */
+	append_n(l, 0, 20, 20);
+	assert_int_equal(fsize(d, "seg/000000000000.idx"), 8 * 8);
+	assert_int_equal(fsize(d, "seg/000000000008.idx"), 8 * 8);
+	assert_int_equal(fsize(d, "seg/000000000016.idx"), 4 * 8);
+	assert_false(exists(d, "seg/000000000024.idx"));
+	/* A group of 5 from 20 crosses the boundary at 24: 4 + 1. */
+	append_n(l, 20, 5, 5);
+	assert_int_equal(fsize(d, "seg/000000000016.idx"), 8 * 8);
+	assert_int_equal(fsize(d, "seg/000000000024.idx"), 1 * 8);
+	/* A group that ends exactly at a boundary leaves no empty segment. */
+	append_n(l, 25, 7, 7);
+	assert_int_equal(fsize(d, "seg/000000000024.idx"), 8 * 8);
+	assert_false(exists(d, "seg/000000000032.log"));
+	append_n(l, 32, 1, 1);
+	assert_int_equal(fsize(d, "seg/000000000032.idx"), 8);
+	/* A reader opened before all this sees every segment. */
+	check_reads(ro, 33);
+	check_reads(l, 33);
+	check_root(ro);
+	ledger_close(ro);
+	ledger_close(l);
+	verify_ok(d, 33);
+	done_dir(d);
+}
+
+static void test_reopen_many(void **state)
+{
+	char *d = make_dir();
+	struct ledger *l = open_w(d, 4);
+	unsigned groups[] = { 1, 3, 4, 5, 9, 2, 17, 1, 6 };
+	unsigned n = 0;
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_SIZE(groups); k++) {
+		append_n(l, n, groups[k] * 2, groups[k]);
+		n += groups[k] * 2;
+	}
+	ledger_close(l);
+	/* 96 records: 24 segments of 4. */
+	assert_int_equal(n, 96);
+	assert_true(exists(d, "seg/000000000092.idx"));
+	assert_false(exists(d, "seg/000000000096.idx"));
+	l = open_w(d, 4);
+	assert_int_equal(ledger_size(l), 96);
+	append_n(l, 96, 3, 3);
+	ledger_close(l);
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &l), 0);
+	check_reads(l, 99);
+	check_root(l);
+	ledger_close(l);
+	verify_ok(d, 99);
+	/* A bigger segment size on reopen keeps the old segments, and the
+	 * last one grows to the new size. */
+	l = open_w(d, 16);
+	append_n(l, 99, 20, 4);
+	assert_int_equal(fsize(d, "seg/000000000096.idx"), 16 * 8);
+	assert_int_equal(fsize(d, "seg/000000000112.idx"), 7 * 8);
+	check_reads(l, 119);
+	ledger_close(l);
+	verify_ok(d, 119);
+	done_dir(d);
+}
+
+/* Two writers with different segment sizes (a config changed while one
+ * ran): each continues after the other, in the other's new segment. */
+static void test_mixed_sizes(void **state)
+{
+	char *d = make_dir();
+	struct ledger *a = open_w(d, 100), *b = open_w(d, 4);
+
+	(void)state;
+	append_n(a, 0, 3, 3);
+	append_n(b, 3, 3, 3); /* 3..5: segment 0 reaches 4, segment 4 starts */
+	assert_int_equal(fsize(d, "seg/000000000004.idx"), 2 * 8);
+	append_n(a, 6, 2, 1); /* not full for a, but a follows into segment 4 */
+	assert_int_equal(fsize(d, "seg/000000000000.idx"), 4 * 8);
+	assert_int_equal(fsize(d, "seg/000000000004.idx"), 4 * 8);
+	append_n(b, 8, 1, 1);
+	assert_int_equal(fsize(d, "seg/000000000008.idx"), 8);
+	append_n(a, 9, 5, 5);
+	assert_int_equal(fsize(d, "seg/000000000008.idx"), 6 * 8);
+	check_reads(a, 14);
+	check_reads(b, 14);
+	check_root(b);
+	ledger_close(a);
+	ledger_close(b);
+	verify_ok(d, 14);
+	done_dir(d);
+}
+
+/* Two processes append across segment boundaries at once. */
+static void child_append(const char *d, int p, int fd)
+{
+	struct ledger *l = NULL;
+	struct audit_rec recs[5];
+	char bodies[5][64], c;
+
+	if (read(fd, &c, 1) < 0 || ledger_open(d, LEDGER_WRITE, &l) != 0 ||
+	    ledger_set_segment_entries(l, 8) != 0)
+		_exit(1);
+	for (int i = 0; i < 120;) {
+		int k = (i / 5) % 2 ? 5 : 1;
+
+		for (int j = 0; j < k; j++) {
+			snprintf(bodies[j], sizeof(bodies[j]), "{\"p\":%d,\"i\":%d}", p, i + j);
+			recs[j] = (struct audit_rec){ "access", TS_NONE, "w", bodies[j], strlen(bodies[j]) };
+		}
+		if (ledger_append_many(l, recs, (size_t)k, NULL) != 0)
+			_exit(2);
+		i += k;
+	}
+	ledger_close(l);
+	_exit(0);
+}
+
+static void test_processes_across_boundary(void **state)
+{
+	char *d = make_dir();
+	struct ledger *l = NULL;
+	unsigned char seen[2][120];
+	struct buf b;
+	pid_t pid[2];
+	int go[2];
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	buf_init(&b, SIZE_MAX);
+	assert_int_equal(pipe(go), 0);
+	for (int p = 0; p < 2; p++) {
+		pid[p] = fork();
+		assert_true(pid[p] >= 0);
+		if (pid[p] == 0) {
+			close(go[1]);
+			child_append(d, p, go[0]);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int p = 0; p < 2; p++) {
+		int st = 0;
+
+		assert_int_equal(waitpid(pid[p], &st, 0), pid[p]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &l), 0);
+	assert_int_equal(ledger_size(l), 240);
+	for (uint64_t i = 0; i < 240; i++) {
+		json_t *j, *body;
+		char want[64];
+
+		assert_int_equal(ledger_read(l, i, &b), 0);
+		snprintf(want, sizeof(want), "{\"v\":1,\"index\":%" PRIu64 ",", i);
+		assert_int_equal(strncmp(b.data, want, strlen(want)), 0);
+		j = json_loadb(b.data, b.len, 0, NULL);
+		assert_non_null(j);
+		body = json_object_get(j, "body");
+		json_int_t p = json_integer_value(json_object_get(body, "p"));
+		json_int_t k = json_integer_value(json_object_get(body, "i"));
+		assert_true(p >= 0 && p < 2 && k >= 0 && k < 120);
+		assert_int_equal(seen[p][k]++, 0);
+		json_decref(j);
+	}
+	/* Every segment but the last holds exactly 8 records. */
+	for (unsigned s = 0; s < 30; s++) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), "seg/%012u.idx", s * 8);
+		assert_int_equal(fsize(d, rel), 64);
+	}
+	assert_false(exists(d, "seg/000000000240.idx"));
+	check_root(l);
+	ledger_close(l);
+	verify_ok(d, 240);
+	buf_release(&b);
+	done_dir(d);
+}
+
+static void append_raw(const char *d, const char *rel, const char *text)
+{
+	char p[1024];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", d, rel);
+	fd = open(p, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void test_torn_tail_last_segment(void **state)
+{
+	char *d = make_dir();
+	struct ledger *l = open_w(d, 8);
+	off_t len16;
+	char line[256];
+
+	(void)state;
+	log_set_level(LOG_ERROR);
+	append_n(l, 0, 20, 6);
+	ledger_close(l);
+	len16 = fsize(d, "seg/000000000016.log");
+	/* A half line at the end of the last segment is cut off. */
+	append_raw(d, "seg/000000000016.log", "{\"v\":1,\"index\":20,\"ts");
+	l = open_w(d, 8);
+	assert_int_equal(ledger_size(l), 20);
+	assert_int_equal(fsize(d, "seg/000000000016.log"), len16);
+	append_n(l, 20, 4, 4);
+	ledger_close(l);
+	/* A writer died after starting segment 24: a .log with a whole
+	 * record and a half one, no .idx. The whole record gets its index
+	 * entry back, the half one is cut. */
+	snprintf(line, sizeof(line),
+		 "{\"v\":1,\"index\":24,\"ts\":\"2026-04-01T09:00:00+09:00\",\"kind\":\"access\","
+		 "\"actor\":\"staff:1\",\"body\":{\"n\":24}}\n{\"v\":1,\"ind");
+	append_raw(d, "seg/000000000024.log", line);
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &l), 0);
+	assert_int_equal(ledger_size(l), 24); /* a reader ignores it */
+	ledger_close(l);
+	l = open_w(d, 8);
+	assert_int_equal(ledger_size(l), 25);
+	assert_int_equal(fsize(d, "seg/000000000024.idx"), 8);
+	append_n(l, 25, 2, 2);
+	check_reads(l, 27);
+	check_root(l);
+	ledger_close(l);
+	verify_ok(d, 27);
+	/* A segment that does not follow the records before it (a gap) is
+	 * removed by the next writer. */
+	append_raw(d, "seg/000000000040.log", "{\"v\":1,\"index\":40}\n");
+	append_raw(d, "seg/000000000040.idx", "");
+	l = open_w(d, 8);
+	assert_int_equal(ledger_size(l), 27);
+	assert_false(exists(d, "seg/000000000040.log"));
+	ledger_close(l);
+	verify_ok(d, 27);
+	log_set_level(LOG_INFO);
+	done_dir(d);
+}
+
+static void mv(const char *d, const char *from, const char *to)
+{
+	char a[1024], b[1024];
+
+	snprintf(a, sizeof(a), "%s/%s", d, from);
+	snprintf(b, sizeof(b), "%s/%s", d, to);
+	assert_int_equal(rename(a, b), 0);
+}
+
+/* A ledger of the single-file layout opens, reads and verifies as it is,
+ * and a writer moves it to segment 0. */
+static void test_migration(void **state)
+{
+	char *d = make_dir(), p[1024];
+	struct ledger *l = open_w(d, 1000);
+
+	(void)state;
+	log_set_level(LOG_ERROR);
+	append_n(l, 0, 6, 2);
+	ledger_close(l);
+	mv(d, "seg/000000000000.log", "records.log");
+	mv(d, "seg/000000000000.idx", "records.idx");
+	snprintf(p, sizeof(p), "%s/seg", d);
+	assert_int_equal(rmdir(p), 0);
+	/* Read-only: nothing moves. */
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &l), 0);
+	check_reads(l, 6);
+	ledger_close(l);
+	assert_true(exists(d, "records.log"));
+	verify_ok(d, 6);
+	/* A move cut short after the index (the first file moved). */
+	assert_int_equal(mkdir(p, 0700), 0);
+	mv(d, "records.idx", "seg/000000000000.idx");
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &l), 0);
+	check_reads(l, 6);
+	ledger_close(l);
+	verify_ok(d, 6);
+	/* A writer finishes the move; segment 0 keeps its 6 records, more
+	 * than the segment size, and appends start segment 6. */
+	l = open_w(d, 4);
+	assert_false(exists(d, "records.log"));
+	assert_false(exists(d, "records.idx"));
+	assert_int_equal(fsize(d, "seg/000000000000.idx"), 6 * 8);
+	append_n(l, 6, 5, 5);
+	assert_int_equal(fsize(d, "seg/000000000006.idx"), 4 * 8);
+	assert_int_equal(fsize(d, "seg/000000000010.idx"), 1 * 8);
+	check_reads(l, 11);
+	check_root(l);
+	ledger_close(l);
+	verify_ok(d, 11);
+	/* Both layouts at once is refused rather than guessed at. */
+	append_raw(d, "records.log", "");
+	assert_int_equal(ledger_open(d, LEDGER_WRITE, &l), ERR_CORRUPT);
+	log_set_level(LOG_INFO);
+	done_dir(d);
+}
+
+static char *slurp(const char *d, const char *rel, size_t *len)
+{
+	char p[1024];
+	struct stat st;
+	char *b;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", d, rel);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	b = xmalloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
+	b[st.st_size] = '\0';
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
+}
+
+static void spill(const char *d, const char *rel, const char *data, size_t len)
+{
+	char p[1024];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", d, rel);
+	(void)chmod(p, 0600);
+	fd = open(p, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void flip(const char *d, const char *rel, size_t off)
+{
+	size_t len;
+	char *b = slurp(d, rel, &len);
+
+	assert_true(off < len);
+	b[off] ^= 0x01;
+	spill(d, rel, b, len);
+	free(b);
+}
+
+static void test_seal_archive(void **state)
+{
+	char *d = make_dir(), arch[600], moved[600], rel[700], *text;
+	struct ledger *l = open_w(d, 8), *ro = NULL;
+	struct ledger_verify_report rep;
+	struct seg_seal seal;
+	struct buf b, r3;
+	uint8_t h[32];
+	uint64_t sealed = 9, segs = 0, ents = 0, size = 0;
+	struct stat st;
+	size_t len;
+	const char *archives[1];
+
+	(void)state;
+	buf_init(&b, SIZE_MAX);
+	buf_init(&r3, SIZE_MAX);
+	snprintf(arch, sizeof(arch), "%s-arch", d);
+	snprintf(moved, sizeof(moved), "%s-moved", d);
+	append_n(l, 0, 20, 7);
+	/* No checkpoint yet: nothing can be sealed. */
+	log_set_level(LOG_ERROR);
+	assert_int_equal(ledger_seal(l, pk, &sealed), ERR_NOT_FOUND);
+	log_set_level(LOG_INFO);
+	assert_int_equal(sealed, 0);
+	/* A checkpoint of 20 seals segments 0 and 8; 16 is not full. */
+	assert_int_equal(ledger_checkpoint(l, ORIGIN, seed, NULL, &size), 0);
+	assert_int_equal(size, 20);
+	assert_true(exists(d, "seg/000000000000.seal"));
+	assert_true(exists(d, "seg/000000000008.seal"));
+	assert_false(exists(d, "seg/000000000016.seal"));
+	snprintf(rel, sizeof(rel), "%s/seg/000000000008.log", d);
+	assert_int_equal(stat(rel, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0400);
+	snprintf(rel, sizeof(rel), "%s/seg/000000000000.seal", d);
+	assert_int_equal(seg_seal_load(rel, &seal), 0);
+	assert_int_equal(seal.first, 0);
+	assert_int_equal(seal.count, 8);
+	assert_true(seal.has_subtree);
+	assert_int_equal(seal.subtree_height, 3);
+	assert_int_equal(ledger_subtree_hash(l, 0, 3, h), 0);
+	assert_memory_equal(h, seal.subtree_root, 32);
+	assert_int_equal(seal.cp_size, 20);
+	assert_int_equal(seal.log_bytes, (uint64_t)fsize(d, "seg/000000000000.log"));
+	assert_string_equal(seal.archive, "");
+	/* Sealing again finds nothing new; the signature is checked. */
+	assert_int_equal(ledger_seal(l, pk, &sealed), 0);
+	assert_int_equal(sealed, 0);
+	{
+		uint8_t other[32];
+
+		memset(other, 7, sizeof(other));
+		log_set_level(LOG_ERROR);
+		assert_int_equal(ledger_seal(l, other, &sealed), ERR_CRYPTO);
+		log_set_level(LOG_INFO);
+	}
+	assert_int_equal(ledger_read(l, 3, &r3), 0);
+	verify_ok(d, 20);
+
+	/* Archive what ends at or before 8: segment 0 only. */
+	assert_int_equal(ledger_archive(l, arch, 8, "cli:tester", &segs, &ents), 0);
+	assert_int_equal(segs, 1);
+	assert_int_equal(ents, 8);
+	assert_false(exists(d, "seg/000000000000.log"));
+	assert_false(exists(d, "seg/000000000000.idx"));
+	assert_true(exists(d, "seg/000000000000.seal"));
+	assert_true(exists(d, "seg/000000000008.log"));
+	assert_true(exists(arch, "000000000000.log"));
+	assert_true(exists(arch, "000000000000.idx"));
+	assert_true(exists(arch, "000000000000.seal"));
+	assert_true(exists(arch, "checkpoints/20.note"));
+	assert_int_equal(seg_seal_load(rel, &seal), 0);
+	assert_non_null(strstr(seal.archive, "-arch"));
+	/* The archiving is a record of its own. */
+	assert_int_equal(ledger_size(l), 21);
+	assert_int_equal(ledger_read(l, 20, &b), 0);
+	assert_non_null(strstr(b.data, "\"kind\":\"ledger_archive\""));
+	assert_non_null(strstr(b.data, "\"actor\":\"cli:tester\""));
+	assert_non_null(strstr(b.data, "\"entries\":8"));
+	/* Read from the archive, byte for byte, by any handle. */
+	assert_int_equal(ledger_read(l, 3, &b), 0);
+	assert_int_equal(b.len, r3.len);
+	assert_memory_equal(b.data, r3.data, r3.len);
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &ro), 0);
+	assert_int_equal(ledger_read(ro, 7, &b), 0);
+	assert_non_null(strstr(b.data, "\"index\":7,"));
+	/* Moved away: ERR_ARCHIVED for archived records only. */
+	assert_int_equal(rename(arch, moved), 0);
+	ledger_close(ro);
+	assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &ro), 0);
+	assert_int_equal(ledger_read(ro, 3, &b), ERR_ARCHIVED);
+	assert_int_equal(ledger_read(ro, 8, &b), 0);
+	assert_int_equal(err_http_status(ERR_ARCHIVED), 410);
+	assert_string_equal(err_name(ERR_ARCHIVED), "archived");
+	assert_string_equal(err_msg_en(ERR_ARCHIVED), "archived, and the archive is not reachable");
+	assert_true(strlen(err_msg_ja(ERR_ARCHIVED)) > 10);
+	/* Verification without the archive: exit clean, N entries by seal. */
+	assert_int_equal(ledger_verify(d, pk, &rep), 0);
+	assert_int_equal(rep.entries, 21);
+	assert_int_equal(rep.sealed_only, 8);
+	assert_int_equal(rep.sealed_only_segments, 1);
+	assert_int_equal(rep.seals, 2);
+	/* Back in place: read again; verify with the archive reads it. */
+	assert_int_equal(rename(moved, arch), 0);
+	assert_int_equal(ledger_read(ro, 3, &b), 0);
+	archives[0] = arch;
+	assert_int_equal(ledger_verify_archives(d, pk, archives, 1, &rep), 0);
+	assert_int_equal(rep.entries, 21);
+	assert_int_equal(rep.sealed_only, 0);
+	assert_int_equal(rep.archived, 1);
+	/* A flipped bit in the archive copy: verify names the archived file
+	 * and the byte; a read returns ERR_CORRUPT, not altered bytes. */
+	{
+		char *log = slurp(arch, "000000000000.log", &len), *l5, *l6;
+		size_t o5, o6;
+
+		l5 = strstr(log, "{\"v\":1,\"index\":5,");
+		l6 = strstr(log, "{\"v\":1,\"index\":6,");
+		assert_non_null(l5);
+		assert_non_null(l6);
+		o5 = (size_t)(l5 - log);
+		o6 = (size_t)(l6 - log);
+		free(log);
+		flip(arch, "000000000000.log", o6 - 4);
+		ledger_close(ro);
+		assert_int_equal(ledger_open(d, LEDGER_READ_ONLY, &ro), 0);
+		log_set_level(LOG_ERROR);
+		assert_int_equal(ledger_read(ro, 5, &b), ERR_CORRUPT);
+		log_set_level(LOG_INFO);
+		assert_int_equal(ledger_verify_archives(d, pk, archives, 1, &rep), ERR_CORRUPT);
+		assert_int_equal(rep.entry, 5);
+		assert_true(rep.file_in_archive);
+		snprintf(rel, sizeof(rel), "%s/000000000000.log", arch);
+		assert_string_equal(rep.file, rel);
+		assert_int_equal(rep.offset, o5);
+		assert_non_null(strstr(rep.msg, "entry 5"));
+		/* Without the archive the same ledger still verifies by seal. */
+		assert_int_equal(ledger_verify(d, pk, &rep), 0);
+		flip(arch, "000000000000.log", o6 - 4);
+		assert_int_equal(ledger_verify_archives(d, pk, archives, 1, &rep), 0);
+	}
+	/* A seal altered: its SHA-256 (checked against the local files). */
+	text = slurp(d, "seg/000000000008.seal", &len);
+	{
+		char *p = strstr(text, "\"log_sha256\":\""), was;
+
+		assert_non_null(p);
+		p += strlen("\"log_sha256\":\"");
+		was = *p;
+		*p = was == 'a' ? 'b' : 'a';
+		spill(d, "seg/000000000008.seal", text, len);
+		assert_int_equal(ledger_verify(d, pk, &rep), ERR_CORRUPT);
+		assert_string_equal(rep.file, "seg/000000000008.seal");
+		assert_non_null(strstr(rep.msg, "SHA-256"));
+		*p = was;
+		spill(d, "seg/000000000008.seal", text, len);
+		verify_ok(d, 21);
+	}
+	free(text);
+	/* An archived segment's seal altered (its count): found without the
+	 * archive too. */
+	text = slurp(d, "seg/000000000000.seal", &len);
+	{
+		char *p = strstr(text, "\"count\":8,");
+
+		assert_non_null(p);
+		p[8] = '9';
+		spill(d, "seg/000000000000.seal", text, len);
+		assert_int_equal(ledger_verify(d, pk, &rep), ERR_CORRUPT);
+		assert_string_equal(rep.file, "seg/000000000000.seal");
+		p[8] = '8';
+		spill(d, "seg/000000000000.seal", text, len);
+	}
+	free(text);
+	/* Archiving on: the sealed segment 8, and nothing without seals. */
+	assert_int_equal(ledger_archive(l, arch, UINT64_MAX, "cli:tester", &segs, &ents), 0);
+	assert_int_equal(segs, 1);
+	assert_int_equal(ents, 8);
+	assert_int_equal(ledger_archive(l, arch, UINT64_MAX, "cli:tester", &segs, &ents), 0);
+	assert_int_equal(segs, 0);
+	assert_int_equal(ledger_size(l), 22); /* one record per archiving that moved something */
+	assert_int_equal(ledger_archive(ro, arch, UINT64_MAX, "x", NULL, NULL), ERR_FORBIDDEN);
+	assert_int_equal(ledger_seal(ro, pk, NULL), ERR_FORBIDDEN);
+	/* A writer whose hash/synced is gone recomputes from the records
+	 * after the sealed segments, even with the archive out of reach. */
+	ledger_close(l);
+	assert_int_equal(rename(arch, moved), 0);
+	snprintf(rel, sizeof(rel), "%s/hash/synced", d);
+	assert_int_equal(unlink(rel), 0);
+	log_set_level(LOG_ERROR);
+	l = open_w(d, 8);
+	log_set_level(LOG_INFO);
+	append_n(l, 100, 3, 3);
+	assert_int_equal(ledger_read(l, 24, &b), 0);
+	assert_int_equal(ledger_read(l, 15, &b), ERR_ARCHIVED);
+	ledger_close(l);
+	assert_int_equal(ledger_verify(d, pk, &rep), 0);
+	assert_int_equal(rep.entries, 25);
+	assert_int_equal(rep.sealed_only, 16);
+	assert_int_equal(rename(moved, arch), 0);
+	archives[0] = arch;
+	assert_int_equal(ledger_verify_archives(d, pk, archives, 1, &rep), 0);
+	assert_int_equal(rep.sealed_only, 0);
+	ledger_close(ro);
+	buf_release(&b);
+	buf_release(&r3);
+	rm_tree(arch);
+	done_dir(d);
+}
+
+/* Seal manifests: what parses and what does not. */
+static void test_seal_format(void **state)
+{
+	struct seg_seal s, t;
+	struct buf b;
+	const char *bad[] = {
+		"", "{}", "[]", "{\"v\":2}",
+		"{\"v\":1,\"first\":0,\"count\":0,\"log_bytes\":1,\"log_sha256\":\"00\"}",
+	};
+
+	(void)state;
+	buf_init(&b, SEG_SEAL_MAX);
+	memset(&s, 0, sizeof(s));
+	s.first = 16;
+	s.count = 8;
+	s.log_bytes = 1234;
+	memset(s.log_sha256, 0xab, 32);
+	memset(s.idx_sha256, 0xcd, 32);
+	s.has_subtree = true;
+	s.subtree_height = 3;
+	memset(s.subtree_root, 0x11, 32);
+	s.cp_size = 30;
+	memset(s.cp_root, 0x22, 32);
+	snprintf(s.sealed_at, sizeof(s.sealed_at), "2026-04-01T09:00:00+09:00");
+	assert_int_equal(seg_seal_render(&s, &b), 0);
+	assert_int_equal(seg_seal_parse(b.data, b.len, &t), 0);
+	assert_int_equal(t.first, 16);
+	assert_int_equal(t.count, 8);
+	assert_memory_equal(t.log_sha256, s.log_sha256, 32);
+	assert_memory_equal(t.cp_root, s.cp_root, 32);
+	assert_true(t.has_subtree);
+	assert_string_equal(t.archive, "");
+	snprintf(s.archive, sizeof(s.archive), "/srv/アーカイブ \"x\"");
+	snprintf(s.archived_at, sizeof(s.archived_at), "2026-04-02T09:00:00+09:00");
+	assert_int_equal(seg_seal_render(&s, &b), 0);
+	assert_int_equal(seg_seal_parse(b.data, b.len, &t), 0);
+	assert_string_equal(t.archive, "/srv/アーカイブ \"x\"");
+	/* A subtree that the count and first do not allow is refused. */
+	s.first = 12;
+	assert_int_equal(seg_seal_render(&s, &b), 0);
+	assert_int_equal(seg_seal_parse(b.data, b.len, &t), ERR_CORRUPT);
+	s.first = 16;
+	/* A checkpoint that does not cover the segment is refused. */
+	s.cp_size = 20;
+	assert_int_equal(seg_seal_render(&s, &b), 0);
+	assert_int_equal(seg_seal_parse(b.data, b.len, &t), ERR_CORRUPT);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(seg_seal_parse(bad[i], strlen(bad[i]), &t), ERR_CORRUPT);
+	buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rollover_in_group),
+		cmocka_unit_test(test_reopen_many),
+		cmocka_unit_test(test_mixed_sizes),
+		cmocka_unit_test(test_processes_across_boundary),
+		cmocka_unit_test(test_torn_tail_last_segment),
+		cmocka_unit_test(test_migration),
+		cmocka_unit_test(test_seal_archive),
+		cmocka_unit_test(test_seal_format),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	i18n_set_thread(LANG_EN);
+	{
+		uint8_t sk[64];
+
+		randombytes_buf(seed, sizeof(seed));
+		crypto_sign_seed_keypair(pk, sk, seed);
+		sodium_memzero(sk, sizeof(sk));
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
