@@ -81,9 +81,16 @@ async function loadSession() {
   return false;
 }
 
+let lastPage = '';
+
 export async function render() {
   const main = document.getElementById('main');
   const r = routeOf();
+  // Messages belong to the page they were shown on: they go when another
+  // page opens, not when the same page is redrawn after a change.
+  const pageKey = r.path + '/' + r.rest.join('/');
+  if (pageKey !== lastPage) document.getElementById('toast').replaceChildren();
+  lastPage = pageKey;
   drawHeader();
   if (r.path === '/setup') {
     document.getElementById('nav').hidden = true;

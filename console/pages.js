@@ -28,8 +28,12 @@ const canWrite = (u) => ['admin', 'ciso', 'csirt', 'dept_manager'].includes(u.ro
 
 async function dashboard(r, user) {
   const cards = h('div', { class: 'cards' });
+  // Each card has its place from the start, whatever order the answers
+  // come in; a card whose API is not open to this role is left out.
   const add = async (f) => {
-    try { cards.append(await f()); } catch (e) { /* a card whose API is not open to this role is left out */ }
+    const slot = h('div', { class: 'slot' });
+    cards.append(slot);
+    try { slot.replaceWith(await f()); } catch (e) { slot.remove(); }
   };
   await Promise.all([
     add(async () => {
@@ -95,18 +99,30 @@ function alertsList(user) {
     filters: [
       { key: 'status', title: t('状態', 'Status'), type: 'select', options: ['open', 'confirmed', 'false_positive', 'escalated'].map((s) => [s, label('status', s)]) },
       { key: 'severity', title: t('重大度', 'Severity'), type: 'select', options: SEVERITIES.map((s) => [s, label('severity', s)]) },
+      { key: 'rule', title: t('規則', 'Rule'), type: 'select', options: ['W-UNEXPLAINED', 'W-DV-SUPPORT', 'W-RELATIVE', 'W-NEIGHBOUR', 'W-FLAGGED', 'W-BULK-SCAN', 'W-OFF-HOURS', 'W-AFTER-END', 'W-UNTRAINED', 'W-NO-PLEDGE', 'W-EXPORT-VOLUME', 'W-PRINT-VOLUME', 'W-SEARCH-NO-FOLLOWUP'].map((r) => [r, label('rule', r)]) },
       { key: 'staff', title: t('職員 ID', 'Staff id') },
       { key: 'from', title: t('開始日', 'From'), type: 'date' },
       { key: 'to', title: t('終了日', 'To'), type: 'date' },
     ],
     load: (p) => api.get('/v1/alerts' + qs(p)).then((res) => ({ items: res.alerts || res.items || [], total: res.total })),
-    csv: (p) => '/v1/alerts' + qs(Object.assign({}, p, { format: 'csv', page: '', per_page: '' })),
+    // The alerts API pages JSON and orders by itself: the CSV is made
+    // here from every page of the current filter (at most 10,000 rows).
+    sortable: false,
+    csvRows: async (p) => {
+      const rows = [];
+      for (let page = 1; page <= 50; page++) {
+        const res = await api.get('/v1/alerts' + qs(Object.assign({}, p, { page, per_page: 200 })));
+        rows.push(...(res.alerts || []));
+        if (rows.length >= (res.total || 0) || !(res.alerts || []).length) break;
+      }
+      return rows;
+    },
     csvName: 'alerts',
     columns: [
       { key: 'id', title: 'ID', render: (a) => h('a', { href: '#/alerts/' + encodeURIComponent(a.id) }, a.id) },
       { key: 'day', title: t('日付', 'Day'), render: (a) => a.day || a.date || '—' },
       { key: 'severity', title: t('重大度', 'Severity'), render: (a) => sevBadge(a.severity) },
-      { key: 'rule', title: t('規則', 'Rule') },
+      { key: 'rule', title: t('規則', 'Rule'), render: (a) => h('span', { title: a.rule }, label('rule', a.rule)) },
       { key: 'staff_id', title: t('職員', 'Staff'), render: (a) => a.staff_name ? `${a.staff_name}（${a.staff_id}）` : (a.staff_id || '—') },
       { key: 'dept', title: t('所属', 'Dept') },
       { key: 'nevents', title: t('件数', 'Events'), num: true, render: (a) => num(a.nevents) },
@@ -125,7 +141,7 @@ async function alertDetail(id, user) {
     h('div', { class: 'panel' }, kv([
       [t('重大度', 'Severity'), sevBadge(a.severity)],
       [t('状態', 'Status'), statusBadge(a.status)],
-      [t('規則', 'Rule'), a.rule],
+      [t('規則', 'Rule'), `${label('rule', a.rule)}（${a.rule}）`],
       [t('期間', 'Period'), `${dt(a.first_ts)} – ${dt(a.last_ts)}`],
       [t('職員', 'Staff'), a.staff_name ? `${a.staff_name}（${a.staff_id}）` : a.staff_id],
       [t('所属', 'Department'), a.dept],
@@ -280,6 +296,23 @@ async function recordPage(r, user) {
     const holder = h('div');
     el.append(h('p', {}, h('button', { type: 'button', onclick: () => holder.replaceChildren(h('h2', {}, t('編集', 'Edit')), recordForm(kind, meta, rec, async () => { location.hash = location.hash.split('?')[0] + '?t=' + Date.now(); })) }, t('編集する', 'Edit'))), holder);
   }
+  // A version of a policy document is approved by the CISO (an admin may
+  // approve a department's procedure); the server decides who may.
+  if (kind === 'document_versions' && rec.status !== 'approved' && ['ciso', 'admin'].includes(user.role)) {
+    el.append(h('p', {}, h('button', {
+      type: 'button', class: 'primary',
+      onclick: async () => {
+        try {
+          await api.post(`/v1/isms/document_versions/${encodeURIComponent(id)}/approve`, {});
+          toast(t('承認しました（監査台帳に記録済み）', 'Approved (and written to the ledger)'));
+          location.hash = location.hash.split('?')[0] + '?t=' + Date.now();
+        } catch (e) { toast(e.message); }
+      },
+    }, t('この版を承認する', 'Approve this version'))));
+  }
+  if (kind === 'documents') {
+    el.append(h('h2', {}, t('版', 'Versions')), recordList('document_versions', ['version', 'status', 'approved_by', 'approved_on'], user, { fixed: { document: id } }));
+  }
   const items = hist && (hist.items || hist);
   if (Array.isArray(items) && items.length) {
     el.append(h('h2', {}, t('履歴', 'History')), h('div', { class: 'panel' }, h('table', {},
@@ -390,6 +423,35 @@ const CATEGORIES = {
 const incCategory = (c) => (CATEGORIES[c] ? t(...CATEGORIES[c]) : (c || '—'));
 const incStatus = (st) => ({ reported: t('報告済み', 'reported'), triaged: t('分類済み', 'triaged'), contained: t('封じ込め済み', 'contained'), recovered: t('復旧済み', 'recovered'), closed: t('終結', 'closed') }[st] || st || '—');
 
+// What the CSIRT records as it works: notes on the timeline and tasks.
+// The server decides who may (after triage, the CSIRT and the office).
+function incidentActions(i) {
+  const id = encodeURIComponent(i._id || i.id);
+  const reload = () => { location.hash = '#/incidents/' + id + '?t=' + Date.now(); };
+  return h('div', {},
+    h('h2', {}, t('経過を記録する', 'Record on the timeline')),
+    form([
+      { name: 'type', label: t('種別', 'Type'), type: 'select', required: true, value: 'note',
+        options: [['note', t('メモ', 'note')], ['action', t('対応', 'action')], ['share', t('外部への共有', 'shared outside')]] },
+      { name: 'text', label: t('内容', 'Text'), type: 'textarea', required: true },
+      { name: 'party', label: t('共有先（外部 CSIRT など）', 'Shared with (outside CSIRT, body)') },
+    ], t('記録する', 'Record'), async (v) => {
+      await api.post(`/v1/incidents/${id}/${v.type === 'share' ? 'share' : 'timeline'}`, v);
+      toast(t('記録しました（監査台帳に記録済み）', 'Recorded (and written to the ledger)'));
+      reload();
+    }),
+    h('h2', {}, t('タスクを追加する', 'Add a task')),
+    form([
+      { name: 'title', label: t('タスク', 'Task'), required: true },
+      { name: 'owner', label: t('担当', 'Owner'), required: true },
+      { name: 'due', label: t('期限', 'Due'), type: 'date', required: true },
+    ], t('追加する', 'Add'), async (v) => {
+      await api.post(`/v1/incidents/${id}/tasks`, v);
+      toast(t('タスクを追加しました', 'Task added'));
+      reload();
+    }));
+}
+
 async function incidents(r, user) {
   if (r.rest[0]) {
     const i = await api.get('/v1/incidents/' + encodeURIComponent(r.rest[0]));
@@ -421,14 +483,24 @@ async function incidents(r, user) {
       h('h2', {}, t('タスク', 'Tasks')),
       tasks.length ? h('ul', {}, tasks.map((x) => h('li', {}, `${x.title || x.text || ''}（${x.owner || '—'}、${x.due || '—'}）${x.status ? ' ' + x.status : ''}`)))
         : empty(t('タスクはありません。', 'No tasks.')),
+      h('h2', {}, t('証拠', 'Evidence')),
+      (i.evidence || []).length ? h('div', { class: 'panel' }, h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, t('種別', 'Type')), h('th', {}, t('名前', 'Name')), h('th', {}, 'SHA-256'), h('th', {}, t('参照', 'Reference')))),
+        h('tbody', {}, (i.evidence || []).map((e) => h('tr', {}, h('td', {}, e.type), h('td', {}, e.name || '—'),
+          h('td', {}, e.sha256 ? h('code', {}, e.sha256.slice(0, 16) + '…') : '—'),
+          h('td', {}, e.alert_id ? h('a', { href: '#/alerts/' + e.alert_id }, t(`アラート #${e.alert_id}`, `alert #${e.alert_id}`))
+            : (e.ledger_index !== undefined && e.ledger_index !== null ? t(`台帳 #${e.ledger_index}（証明つき）`, `ledger #${e.ledger_index} (with proof)`) : '—')))))))
+        : empty(t('証拠はまだありません。', 'No evidence yet.')),
       h('h2', {}, t('経過', 'Timeline')),
       (i.timeline || []).length ? h('ul', {}, (i.timeline || []).map((e) => h('li', {}, `${dt(e.at || e._created)} ${e._created_by || ''} [${e.type}] ${e.text || ''}${e.party ? '（' + e.party + '）' : ''}`)))
-        : empty(t('経過の記録はありません。', 'Nothing recorded yet.')));
+        : empty(t('経過の記録はありません。', 'Nothing recorded yet.')),
+      canWrite(user) && i.status !== 'closed' ? incidentActions(i) : null);
   }
   return h('div', {}, h('h1', {}, t('インシデント', 'Incidents')), dataTable({
     filters: [{ key: 'status', title: t('状態', 'Status'), type: 'select', options: INCIDENT_STATUS.map((x) => [x, incStatus(x)]) }],
     load: (p) => api.get('/v1/incidents' + qs(p)),
-    csv: (p) => '/v1/reports/incidents' + qs({ format: 'csv' }),
+    sortable: false,
+    csv: () => '/v1/reports/incidents' + qs({ format: 'csv' }),
     csvName: 'incidents',
     columns: [
       { key: '_id', title: 'ID', render: (x) => h('a', { href: '#/incidents/' + encodeURIComponent(x._id || x.id) }, x._id || x.id) },

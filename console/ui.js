@@ -90,11 +90,14 @@ export function dataTable(opts) {
     toolbar.append(h('label', {}, f.title, input));
   }
   if ((opts.filters || []).length) toolbar.append(h('button', { type: 'submit' }, t('絞り込む', 'Filter')));
-  if (opts.csv) {
+  if (opts.csv || opts.csvRows) {
     toolbar.append(h('button', {
       type: 'button',
       onclick: async () => {
-        try { await download(opts.csv(params()), (opts.csvName || 'export') + '.csv'); } catch (e) { toast(e.message); }
+        try {
+          if (opts.csv) await download(opts.csv(params()), (opts.csvName || 'export') + '.csv');
+          else saveCsv(await opts.csvRows(params()), opts.columns, (opts.csvName || 'export') + '.csv');
+        } catch (e) { toast(e.message); }
       },
     }, t('CSV 出力', 'Export CSV')));
   }
@@ -119,7 +122,7 @@ export function dataTable(opts) {
       return;
     }
     const head = h('tr', {}, opts.columns.map((c) => {
-      const sortable = c.sort !== false && c.key;
+      const sortable = opts.sortable !== false && c.sort !== false && c.key;
       const active = state.sort === c.key;
       const th = h('th', {
         scope: 'col', class: c.num ? 'num' : null,
@@ -149,6 +152,28 @@ export function dataTable(opts) {
   root.refresh = refresh;
   refresh();
   return root;
+}
+
+// CSV in the browser, for lists whose API pages JSON only: RFC 4180
+// quoting, UTF-8 with a BOM so that Excel in Japan reads it.
+function csvCell(v) {
+  let x = v === undefined || v === null ? '' : (typeof v === 'object' ? JSON.stringify(v) : String(v));
+  // A cell a spreadsheet would run as a formula is kept as text.
+  if (/^[=+\-@\t\r]/.test(x)) x = "'" + x;
+  return /[",\r\n]/.test(x) ? '"' + x.replace(/"/g, '""') + '"' : x;
+}
+
+export function saveCsv(rows, columns, filename) {
+  const cols = columns.filter((c) => c.key);
+  const lines = [cols.map((c) => csvCell(c.title)).join(',')];
+  for (const r of rows) lines.push(cols.map((c) => csvCell(r[c.key])).join(','));
+  const blob = new Blob(['\ufeff' + lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
 
 /*

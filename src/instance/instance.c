@@ -423,7 +423,10 @@ int instance_init(const char *dir, const char *name, struct diag *d)
 		r = ERR_IO;
 		goto out;
 	}
-	chmod(tmp.data, 0750);
+	/* Only the account that runs mamori may enter the instance: it holds
+	 * who looked at whom, evidence files and the keys (mkdtemp already
+	 * makes it 0700; say so in case of an unusual umask handling). */
+	chmod(tmp.data, 0700);
 	if ((r = init_fill(tmp.data, name, d)) < 0) {
 		rm_tree(tmp.data);
 		goto out;

@@ -86,7 +86,7 @@ function startServer(dir) {
       if (m) { clearTimeout(timer); resolve({ proc: p, url: m[1] }); }
     });
     p.stderr.on('data', () => {});
-    p.on('exit', (c) => reject(new Error('server exited ' + c + ': ' + out)));
+    p.once('exit', (c) => reject(new Error('server exited ' + c + ': ' + out)));
   });
 }
 
@@ -194,6 +194,14 @@ async function pageFetch(page, method, p, body) {
       await page.goto(`${srv.url}/console/#/alerts`);
       await page.locator('table tbody tr').first().waitFor();
       await shot(page, 'alerts');
+      // The list exports to CSV (UTF-8 with a BOM, a header row).
+      {
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /CSV/ }).click()]);
+        const text = fs.readFileSync(await dl.path(), 'utf8');
+        assert(text.charCodeAt(0) === 0xfeff, 'the CSV starts with a BOM');
+        const lines = text.trim().split('\r\n');
+        assert(lines.length >= 2 && lines[0].includes('ID'), 'a header and rows: ' + lines.length);
+      }
       await page.goto(`${srv.url}/console/#/alerts/${encodeURIComponent(alertId)}`);
       await page.getByLabel(/^判定|^Decision/).selectOption('confirmed');
       await page.getByLabel(/^理由|^Reason/).fill('本人に確認し、業務上の必要がないことを確認した');
@@ -208,8 +216,14 @@ async function pageFetch(page, method, p, body) {
       await page.goto(`${srv.url}/console/#/alerts/${encodeURIComponent(alertId)}`);
       await page.getByRole('button', { name: /インシデントとして起票|Escalate/ }).click();
       await page.waitForURL(/#\/incidents\//);
-      await page.locator('h1').waitFor();
+      await page.locator('h2', { hasText: /法定の期限|Legal deadlines/ }).waitFor();
+      assert(await page.locator('main .error-box').count() === 0, 'the incident page has no error');
+      assert(await page.locator('td.clock-running, td.clock-due_soon, td.clock-overdue').count() >= 1, 'the PPC clocks run');
       await shot(page, 'incident');
+      // The CSIRT records what it does on the timeline.
+      await page.getByLabel(/^内容|^Text/).fill('本人への聞き取りを実施した');
+      await page.getByRole('button', { name: /^記録する$|^Record$/ }).click();
+      await page.locator('li', { hasText: '本人への聞き取りを実施した' }).waitFor();
       const list = await pageFetch(page, 'GET', '/v1/incidents');
       assert(list.status === 200 && (list.body.total || (list.body.items || []).length) >= 1, 'the incident exists');
     });
@@ -275,8 +289,15 @@ async function pageFetch(page, method, p, body) {
     results.push(false);
   } finally {
     if (browser) await browser.close().catch(() => {});
-    if (srv) srv.proc.kill('SIGTERM');
-    if (inst && results.every(Boolean)) fs.rmSync(inst.base, { recursive: true, force: true });
+    if (srv) {
+      // Wait for the server to finish its last writes before the files go.
+      const gone = new Promise((resolve) => { srv.proc.once('exit', resolve); setTimeout(resolve, 15000); });
+      srv.proc.kill('SIGTERM');
+      await gone;
+    }
+    if (inst && results.every(Boolean)) {
+      try { fs.rmSync(inst.base, { recursive: true, force: true }); } catch (e) { console.log('note: could not remove ' + inst.base + ': ' + e.message); }
+    }
   }
   const failed = results.filter((x) => !x).length;
   console.log(`[==========] ${results.length} test(s) run.`);

@@ -76,6 +76,9 @@ static void test_init_and_refuse(void **state)
 	snprintf(path, sizeof(path), "%s/mamori.db", dir);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0077, 0);
+	/* So is the instance directory (who looked at whom, evidence). */
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
 	/* A second init refuses and changes nothing. */
 	assert_int_equal(instance_init(dir, NULL, &d), ERR_EXISTS);
 	diag_release(&d);
