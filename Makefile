@@ -11,10 +11,10 @@
 
 B        ?= build
 CC       ?= cc
-PKGS     := sqlite3 libsodium libmicrohttpd jansson yaml-0.1 libqrencode
+PKGS     := sqlite3 libsodium libmicrohttpd jansson yaml-0.1 libqrencode libcrypto
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libsodium-dev \
             libmicrohttpd-dev libjansson-dev libyaml-dev libcmocka-dev \
-            libqrencode-dev clang curl \
+            libqrencode-dev libssl-dev clang curl \
             chromium poppler-utils fonts-noto-cjk nodejs
 DEVELOPER ?= 1
 

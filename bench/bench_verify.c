@@ -18,8 +18,8 @@
  * bytes are the record lines verification hashes (plus their newlines).
  * The phases repeat verification's work through the public interface,
  * each timed apart, in chunks of 10,000 records: reading the records
- * (ledger_read), hashing them as leaves (merkle_leaf_hash, i.e.
- * libsodium's SHA-256), adding them to the tree (merkle_builder_append:
+ * (ledger_read), hashing them as leaves (merkle_leaf_hash: libcrypto's
+ * SHA-256, libsodium's before), adding them to the tree (merkle_builder_append:
  * the interior hashes), and reading each stored subtree hash the leaf
  * completes (ledger_subtree_hash, one pread each). The last phase,
  * stored_hash_buffered_s, reads the same stored hashes again, each level

@@ -25,7 +25,9 @@
 #  7. a summary with the ratios to the goals
 # --quick: fewer appends, 200,000 entries to verify, 10^6 leaves for the
 # proofs, 1-second openssl runs. --no-build uses the programs already in
-# build/bench. Outputs go to build/bench-out/ledger/.
+# build/bench. Outputs go to build/bench-out/ledger/. Environment:
+# LEDGER_BENCH_BIN=DIR runs the programs in DIR (an earlier build, for a
+# before/after comparison; no build), LEDGER_BENCH_OUT=DIR writes there.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -58,9 +60,12 @@ else
 	[ -n "$PROOF_N" ] || PROOF_N=100000000
 fi
 
-OUT=$ROOT/build/bench-out/ledger
+OUT=${LEDGER_BENCH_OUT:-$ROOT/build/bench-out/ledger}
 DATA=$ROOT/build/bench-data
-BIN=$ROOT/build/bench
+# LEDGER_BENCH_BIN: run programs kept elsewhere (e.g. an earlier build,
+# for a before/after comparison in one sitting); implies --no-build.
+BIN=${LEDGER_BENCH_BIN:-$ROOT/build/bench}
+[ -z "${LEDGER_BENCH_BIN:-}" ] || BUILD=0
 SCRATCH=$DATA/ledger-scratch
 mkdir -p "$OUT" "$DATA"
 
@@ -119,8 +124,12 @@ step "full verification of $VERIFY_N entries"
 VDIR=$DATA/ledger-verify-$VERIFY_N
 mkdir -p "$VDIR"
 "$BIN/bench_verify" "$VDIR" "$VERIFY_N" --repeat 3 | tee "$OUT/verify.txt"
+# The same with the leaf hashing on one core (the verifier uses two when
+# there are two; earlier builds ignore the variable).
+MAMORI_VERIFY_THREADS=1 "$BIN/bench_verify" "$VDIR" "$VERIFY_N" --repeat 3 | grep '^verify ' | sed 's/^verify /verify_1core /' | tee -a "$OUT/verify.txt"
 VER=$(grep '^verify ' "$OUT/verify.txt")
 PH=$(grep '^phases ' "$OUT/verify.txt")
+VER1=$(grep '^verify_1core ' "$OUT/verify.txt")
 
 step "proofs over $PROOF_N leaves"
 PDIR=$DATA/proofs-$PROOF_N
@@ -141,6 +150,7 @@ awk -v ossl="$OSSL_AVG" \
     -v sqn="$(field rows_per_s "$SQN")" -v sqf="$(field rows_per_s "$SQF")" \
     -v sq1="$(field rows_per_s "$SQ1F")" \
     -v ver="$(field entries_per_s "$VER") $(field MB_per_s "$VER") $(field entries "$VER")" \
+    -v ver1="$(field entries_per_s "$VER1") $(field MB_per_s "$VER1")" \
     -v lh="$(field leaf_hash_MB_per_s "$PH")" \
     -v inc="$(field median_us "$INC") $(field p99_us "$INC") $(field size "$INC")" \
     -v con="$(field median_us "$CON") $(field p99_us "$CON")" \
@@ -149,6 +159,7 @@ awk -v ossl="$OSSL_AVG" \
 function pct(x) { return sprintf("%.1f %%", 100 * x / ossl) }
 BEGIN {
 	split(a1, A1, " "); split(a16, A16, " "); split(ab, AB, " "); split(ver, V, " ")
+	split(ver1, V1, " ")
 	split(inc, I, " "); split(con, C, " "); split(cold, K, " "); split(linc, L, " ")
 	printf "| what | entries/s | MB/s | of hashing limit | vs SQLite |\n|---|---:|---:|---:|---:|\n"
 	printf "| append, 1 thread (1 fdatasync pair each) | %d | %.2f | %s | %.2fx FULL, 1 row/txn |\n", A1[1], A1[2], pct(A1[2]), A1[1] / sq1
@@ -158,7 +169,8 @@ BEGIN {
 	printf "| SQLite WAL FULL, 1,000 rows/txn | %d | | | |\n", sqf
 	printf "| SQLite WAL FULL, 1 row/txn | %d | | | |\n", sq1
 	printf "| verify (%d entries) | %d | %.1f | %s (goal >= 70 %%) | |\n", V[3], V[1], V[2], pct(V[2])
-	printf "| libsodium SHA-256 of the same records (leaf hashes only) | | %.1f | %s | |\n", lh, pct(lh)
+	printf "| verify, leaf hashing on one core (MAMORI_VERIFY_THREADS=1) | %d | %.1f | %s | |\n", V1[1], V1[2], pct(V1[2])
+	printf "| merkle_leaf_hash of the same records (leaf hashes only, one core) | | %.1f | %s | |\n", lh, pct(lh)
 	printf "\n| proofs | tree size | median | p99 | goal |\n|---|---:|---:|---:|---|\n"
 	printf "| inclusion (hash files, warm) | %d | %.1f us | %.1f us | < 100 us |\n", I[3], I[1], I[2]
 	printf "| consistency (hash files, warm) | %d | %.1f us | %.1f us | < 100 us |\n", I[3], C[1], C[2]

@@ -91,7 +91,7 @@ step "build (make)"
 make -j2 >"$OUT/make.log" 2>&1 || { tail -30 "$OUT/make.log"; exit 1; }
 MAMORI=$ROOT/build/mamori
 CFLAGS_B="-std=c11 -Wall -Wextra -Wvla -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wformat=2 -Wno-format-nonliteral -Werror -O2 -g -D_GNU_SOURCE -Isrc -Ibuild/gen"
-LIBS="$(pkg-config --libs sqlite3 libsodium libmicrohttpd jansson yaml-0.1) -lpthread -lm"
+LIBS="$(pkg-config --libs sqlite3 libsodium libmicrohttpd jansson yaml-0.1 libqrencode libcrypto) -lpthread -lm"
 mkdir -p build/bench
 # shellcheck disable=SC2086
 cc $CFLAGS_B $(pkg-config --cflags sqlite3 libsodium libmicrohttpd jansson yaml-0.1) \

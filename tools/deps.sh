@@ -6,9 +6,11 @@
 # poppler-utils (pdftotext) lets the tests read the PDFs back;
 # fonts-noto-cjk gives the reports and the console their Japanese glyphs;
 # nodejs and npm run the console's browser tests (playwright-core drives chromium).
+# libssl-dev brings libcrypto, whose SHA-256 (with the CPU's SHA extensions)
+# the ledger hashes with.
 set -eu
 PKGS="build-essential pkg-config libsqlite3-dev libsodium-dev libmicrohttpd-dev
-libjansson-dev libyaml-dev libcmocka-dev libqrencode-dev clang curl ca-certificates
+libjansson-dev libyaml-dev libcmocka-dev libqrencode-dev libssl-dev clang curl ca-certificates
 chromium poppler-utils fonts-noto-cjk nodejs"
 [ "${1:-}" = install ] || [ "${1:-}" = check ] || { echo "usage: deps.sh check|install" >&2; exit 2; }
 

@@ -1457,27 +1457,78 @@ static bool body_valid(const char *b, size_t n)
 	if (b == NULL || n == 0 || n > LEDGER_BODY_MAX || memchr(b, '\n', n) != NULL ||
 	    memchr(b, '\r', n) != NULL)
 		return false;
+	/* The one-pass check settles the common case; jansson stays the
+	 * judge of everything it is not sure of (bodycheck.c). */
+	if (ledger_body_surely_valid(b, n))
+		return true;
 	j = json_loadb(b, n, 0, NULL);
 	ok = j != NULL && json_is_object(j);
 	json_decref(j);
 	return ok;
 }
 
-static int rec_render(const struct audit_rec *rec, uint64_t index, struct buf *out)
+/*
+ * The last timestamp rendered, so that the records of a group written in
+ * the same second share one rendering.
+ */
+struct ts_memo {
+	int64_t secs;
+	bool valid;
+	size_t len;
+	char text[TS_TEXT_MAX];
+};
+
+/* Append the decimal digits of v. */
+static int buf_u64(struct buf *out, uint64_t v)
 {
-	char ts[TS_TEXT_MAX];
+	char d[20];
+	size_t k = sizeof(d);
+
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return buf_append(out, d + k, sizeof(d) - k);
+}
+
+#define LIT(s) s, sizeof(s) - 1
+
+/*
+ * One record line: {"v":1,"index":N,"ts":"...","kind":"...","actor":"...",
+ * "body":BODY}\n, by copying (no format string, no allocation once out is
+ * large enough).
+ */
+static int rec_render(const struct audit_rec *rec, uint64_t index, struct ts_memo *tm,
+		      struct buf *out)
+{
+	int64_t secs = rec->ts == TS_NONE ? ts_now() : rec->ts;
+	size_t kl = strlen(rec->kind), al = strlen(rec->actor);
 	int r;
 
-	ts_format_jst(rec->ts == TS_NONE ? ts_now() : rec->ts, ts);
-	if ((r = buf_printf(out, "{\"v\":1,\"index\":%" PRIu64 ",\"ts\":\"%s\",\"kind\":\"%s\",\"actor\":",
-			    index, ts, rec->kind)) < 0 ||
-	    (r = buf_json_str(out, rec->actor, strlen(rec->actor))) < 0 ||
-	    (r = buf_puts(out, ",\"body\":")) < 0 || (r = buf_append(out, rec->body, rec->body_len)) < 0 ||
-	    (r = buf_puts(out, "}\n")) < 0)
+	if (!tm->valid || tm->secs != secs) {
+		ts_format_jst(secs, tm->text);
+		tm->len = strlen(tm->text);
+		tm->secs = secs;
+		tm->valid = true;
+	}
+	/* One reservation for the fixed parts, the body and the actor as is;
+	 * buf_json_str may reserve more for escapes. */
+	if ((r = buf_reserve(out, 64 + tm->len + kl + al + rec->body_len)) < 0 ||
+	    (r = buf_append(out, LIT("{\"v\":1,\"index\":"))) < 0 || (r = buf_u64(out, index)) < 0 ||
+	    (r = buf_append(out, LIT(",\"ts\":\""))) < 0 ||
+	    (r = buf_append(out, tm->text, tm->len)) < 0 ||
+	    (r = buf_append(out, LIT("\",\"kind\":\""))) < 0 ||
+	    (r = buf_append(out, rec->kind, kl)) < 0 ||
+	    (r = buf_append(out, LIT("\",\"actor\":"))) < 0 ||
+	    (r = buf_json_str(out, rec->actor, al)) < 0 ||
+	    (r = buf_append(out, LIT(",\"body\":"))) < 0 ||
+	    (r = buf_append(out, rec->body, rec->body_len)) < 0 ||
+	    (r = buf_append(out, LIT("}\n"))) < 0)
 		return r;
 	return 0;
 }
 
+#undef LIT
 
 /* Total number of records in a group; ERR_TOO_LARGE if it overflows. */
 static int group_count(const struct append_req *g, uint64_t *total)
@@ -1564,6 +1615,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	struct chunk *ch = NULL;
 	size_t nch = 0, capch = 0;
 	uint64_t start, total = 0, next, touched = 0, seg, in_seg, seg_off;
+	struct ts_memo tm = { 0 };
 	bool locked = false, fresh = false;
 	int r;
 
@@ -1608,7 +1660,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 			c = &ch[nch - 1];
 			put_le64(e, c->log_off + (text.len - c->t0));
 			if ((r = buf_append(&idx, e, 8)) < 0 ||
-			    (r = rec_render(&g->recs[i], next, &text)) < 0)
+			    (r = rec_render(&g->recs[i], next, &tm, &text)) < 0)
 				goto out;
 			c->t1 = text.len;
 			c->x1 = idx.len;

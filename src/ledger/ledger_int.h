@@ -80,6 +80,13 @@ MM_WUR int seg_seal_load(const char *path, struct seg_seal *s);
 /* Render s as its manifest text (one JSON object and '\n') into out. */
 MM_WUR int seg_seal_render(const struct seg_seal *s, struct buf *out);
 
+/*
+ * True when body[0 .. n) is surely a JSON object that jansson's
+ * json_loadb(body, n, 0, NULL) accepts (bodycheck.c); false means "not
+ * sure": ask jansson. Never true for an input jansson refuses. Any thread.
+ */
+bool ledger_body_surely_valid(const char *body, size_t n);
+
 /* SHA-256 of the whole file at path, and its size. ERR_NOT_FOUND, ERR_IO. */
 MM_WUR int seg_file_sha256(const char *path, uint8_t out[32], uint64_t *size);
 

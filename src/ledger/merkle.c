@@ -9,22 +9,123 @@
  */
 #include "base/base.h"
 
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 
 #include "ledger/merkle.h"
 
 #define HS MERKLE_HASH_SIZE
 
+/*
+ * SHA-256 comes from OpenSSL's libcrypto, whose SHA-256 uses the CPU's SHA
+ * extensions (x86 SHA-NI, ARMv8 SHA2) where there are any; libsodium's is
+ * portable C, four times slower on this kind of machine, and hashing is
+ * most of what appends and verification compute (docs/internals/ledger.md,
+ * "Hashing"). The digest is fetched once; each thread keeps one
+ * EVP_MD_CTX (freed when the thread exits), so a hash allocates nothing.
+ * Should libcrypto fail (no memory for a context), libsodium computes the
+ * same function: the result never depends on which library ran.
+ */
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha_key;
+static EVP_MD *sha_md;
+static bool sha_key_ok;
+
+static void sha_ctx_free(void *p)
+{
+	EVP_MD_CTX_free(p);
+}
+
+static void sha_init_once(void)
+{
+	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	sha_key_ok = pthread_key_create(&sha_key, sha_ctx_free) == 0;
+}
+
+/* This thread's context, ready for EVP_DigestInit_ex2; NULL when
+ * libcrypto cannot be used. */
+static EVP_MD_CTX *sha_ctx(void)
+{
+	EVP_MD_CTX *c;
+
+	pthread_once(&sha_once, sha_init_once);
+	if (sha_md == NULL || !sha_key_ok)
+		return NULL;
+	c = pthread_getspecific(sha_key);
+	if (c == NULL) {
+		c = EVP_MD_CTX_new();
+		if (c == NULL)
+			return NULL;
+		if (pthread_setspecific(sha_key, c) != 0) {
+			EVP_MD_CTX_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void merkle_sha256(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[static HS])
+{
+	EVP_MD_CTX *c = sha_ctx();
+	crypto_hash_sha256_state st;
+
+	if (c != NULL && EVP_DigestInit_ex2(c, sha_md, NULL) == 1 &&
+	    (alen == 0 || EVP_DigestUpdate(c, a, alen) == 1) &&
+	    (blen == 0 || EVP_DigestUpdate(c, b, blen) == 1) &&
+	    EVP_DigestFinal_ex(c, out, NULL) == 1)
+		return;
+	crypto_hash_sha256_init(&st);
+	if (alen > 0)
+		crypto_hash_sha256_update(&st, a, alen);
+	if (blen > 0)
+		crypto_hash_sha256_update(&st, b, blen);
+	crypto_hash_sha256_final(&st, out);
+}
+
+int merkle_sha256_begin(struct merkle_sha256_stream *s)
+{
+	EVP_MD_CTX *c;
+
+	pthread_once(&sha_once, sha_init_once);
+	s->ctx = NULL;
+	if (sha_md == NULL)
+		return ERR_CRYPTO;
+	if ((c = EVP_MD_CTX_new()) == NULL)
+		return ERR_NOMEM;
+	if (EVP_DigestInit_ex2(c, sha_md, NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		return ERR_CRYPTO;
+	}
+	s->ctx = c;
+	return 0;
+}
+
+int merkle_sha256_update(struct merkle_sha256_stream *s, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return EVP_DigestUpdate(s->ctx, p, n) == 1 ? 0 : ERR_CRYPTO;
+}
+
+int merkle_sha256_end(struct merkle_sha256_stream *s, uint8_t out[static HS])
+{
+	int r = 0;
+
+	if (s->ctx == NULL)
+		return 0;
+	if (out != NULL && EVP_DigestFinal_ex(s->ctx, out, NULL) != 1)
+		r = ERR_CRYPTO;
+	EVP_MD_CTX_free(s->ctx);
+	s->ctx = NULL;
+	return r;
+}
+
 void merkle_leaf_hash(const void *entry, size_t len, uint8_t out[static HS])
 {
 	static const uint8_t prefix = 0x00;
-	crypto_hash_sha256_state st;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
-	if (len > 0)
-		crypto_hash_sha256_update(&st, entry, len);
-	crypto_hash_sha256_final(&st, out);
+	merkle_sha256(&prefix, 1, entry, len, out);
 }
 
 void merkle_node_hash(const uint8_t left[static HS], const uint8_t right[static HS],
@@ -36,12 +137,12 @@ void merkle_node_hash(const uint8_t left[static HS], const uint8_t right[static 
 	in[0] = 0x01;
 	memcpy(in + 1, left, HS);
 	memcpy(in + 1 + HS, right, HS);
-	crypto_hash_sha256(out, in, sizeof(in));
+	merkle_sha256(in, sizeof(in), NULL, 0, out);
 }
 
 void merkle_empty_root(uint8_t out[static HS])
 {
-	crypto_hash_sha256(out, NULL, 0);
+	merkle_sha256(NULL, 0, NULL, 0, out);
 }
 
 /* The largest power of two smaller than n, for n >= 2 (RFC 9162 "k"). */

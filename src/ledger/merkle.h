@@ -34,6 +34,29 @@
 /* Height of the tallest perfect subtree in such a tree, plus one. */
 #define MERKLE_HEIGHT_MAX 63
 
+/*
+ * SHA-256 of a || b (either may be NULL when its length is 0): the one
+ * hash function of the ledger, OpenSSL libcrypto's (which uses the CPU's
+ * SHA extensions), with libsodium's as the fallback should libcrypto fail.
+ * No allocation after a thread's first call. Any thread.
+ */
+void merkle_sha256(const void *a, size_t alen, const void *b, size_t blen,
+		   uint8_t out[static MERKLE_HASH_SIZE]);
+
+/*
+ * SHA-256 of a stream (a whole file): begin, update any number of times,
+ * end. begin returns ERR_NOMEM or ERR_CRYPTO when libcrypto cannot start
+ * (then end does nothing); update returns ERR_CRYPTO on failure. end
+ * writes the digest into out (unless out is NULL: abandon the stream) and
+ * releases the stream in every case. One thread at a time per stream.
+ */
+struct merkle_sha256_stream {
+	void *ctx;
+};
+MM_WUR int merkle_sha256_begin(struct merkle_sha256_stream *s);
+MM_WUR int merkle_sha256_update(struct merkle_sha256_stream *s, const void *p, size_t n);
+int merkle_sha256_end(struct merkle_sha256_stream *s, uint8_t out[MERKLE_HASH_SIZE]);
+
 /* Hash of the entry as a leaf: SHA-256(0x00 || entry). entry may be NULL
  * when len is 0. */
 void merkle_leaf_hash(const void *entry, size_t len, uint8_t out[static MERKLE_HASH_SIZE]);

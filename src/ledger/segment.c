@@ -275,16 +275,18 @@ out:
 
 int seg_file_sha256(const char *path, uint8_t out[32], uint64_t *size)
 {
-	crypto_hash_sha256_state st;
-	uint8_t *chunk = xmalloc(1 << 16);
+	struct merkle_sha256_stream st;
+	uint8_t *chunk;
 	uint64_t total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
-	if (fd < 0) {
-		free(chunk);
+	if (fd < 0)
 		return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+	if ((r = merkle_sha256_begin(&st)) < 0) {
+		close(fd);
+		return r;
 	}
-	crypto_hash_sha256_init(&st);
+	chunk = xmalloc(1 << 16);
 	for (;;) {
 		ssize_t got = read(fd, chunk, 1 << 16);
 
@@ -296,15 +298,18 @@ int seg_file_sha256(const char *path, uint8_t out[32], uint64_t *size)
 		}
 		if (got == 0)
 			break;
-		crypto_hash_sha256_update(&st, chunk, (unsigned long long)got);
+		if ((r = merkle_sha256_update(&st, chunk, (size_t)got)) < 0)
+			break;
 		total += (uint64_t)got;
 	}
 	close(fd);
 	free(chunk);
 	if (r == 0) {
-		crypto_hash_sha256_final(&st, out);
-		if (size != NULL)
+		r = merkle_sha256_end(&st, out);
+		if (r == 0 && size != NULL)
 			*size = total;
+	} else {
+		(void)merkle_sha256_end(&st, NULL);
 	}
 	return r;
 }

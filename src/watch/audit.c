@@ -14,6 +14,8 @@
 #include "ledger/ledger.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -207,17 +209,26 @@ static int event_parse(json_t *o, const char *path, long ln, struct watch_event 
 }
 
 /*
- * The fast path for the common line: a flat object whose values are plain
- * strings (printable ASCII, no escapes), null, numbers or booleans. Values
- * are located first and the line is modified (closing quotes become NULs)
- * only once the whole line has parsed and validated, so that any other
- * line - escapes, non-ASCII text, nesting, or an error to report - goes
- * to jansson untouched. Returns true when ev was filled.
+ * The scanner for access lines: one pass over the line, no allocation,
+ * no tree. It accepts exactly the lines that jansson would parse into an
+ * object whose known fields (FORMATS.md access.jsonl) have the types and
+ * values event_parse requires, and gives the same event: strings are
+ * validated as UTF-8 the way jansson validates them (no overlong forms,
+ * no surrogates, nothing above U+10FFFF), escapes are decoded the same
+ * way (\u0000 and unpaired surrogates refused), a repeated key keeps its
+ * last value, other fields may hold any string, number, true, false or
+ * null. Values are located first and the line is modified (closing
+ * quotes become NULs) only once the whole line has parsed and validated;
+ * a string with escapes is decoded into the scratch buffer instead. Any
+ * other line - nesting, a number jansson might refuse as too large, an
+ * escape in a key, or an error to report - is left untouched and returns
+ * false, and the caller gives it to jansson, whose messages name the line
+ * and the field as before. Returns true when ev was filled.
  */
 struct span {
 	char *p;
 	size_t n;
-	bool set, null;
+	bool set, null, esc;
 };
 
 static const char *skip_ws(const char *p, const char *end)
@@ -227,7 +238,194 @@ static const char *skip_ws(const char *p, const char *end)
 	return p;
 }
 
-static bool fast_parse(char *line, size_t len, struct watch_event *ev)
+/* The length of the UTF-8 sequence at p (a byte >= 0x80), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * The string whose opening quote was just passed: *pp is left after the
+ * closing quote. *esc says whether it held an escape (allowed only when
+ * allow_esc). False for anything jansson would refuse or decode in a way
+ * the caller does not handle.
+ */
+static bool scan_string(const char **pp, const char *end, bool allow_esc, bool *esc)
+{
+	const char *p = *pp;
+	*esc = false;
+	for (;;) {
+		/* The common run: printable ASCII, eight bytes at a time while
+		 * none of them is a quote, a backslash, a control character
+		 * or a byte >= 0x80 (the classic "has a zero byte" tests). */
+		while (end - p >= 8) {
+			uint64_t x, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+			memcpy(&x, p, 8);
+			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+			uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | (x - ones * 0x20) | x) & high;
+			if (hit) {
+				/* The lowest flagged byte is a true one (a false
+				 * flag needs a borrow from a true one below it). */
+				p += __builtin_ctzll(hit) >> 3;
+				break;
+			}
+			p += 8;
+		}
+		while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
+		       *p != '\\')
+			p++;
+		if (p == end)
+			return false;
+		if (*p == '"')
+			break;
+		if ((unsigned char)*p >= 0x80) {
+			size_t n = utf8_len((const unsigned char *)p, (const unsigned char *)end);
+			if (!n)
+				return false;
+			p += n;
+			continue;
+		}
+		if (*p != '\\' || !allow_esc || end - p < 2)
+			return false; /* a control character, or an escape we leave */
+		*esc = true;
+		switch (p[1]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			p += 2;
+			continue;
+		case 'u':
+			break;
+		default:
+			return false;
+		}
+		int u = end - p >= 6 ? hex4(p + 2) : -1;
+		if (u <= 0 || (u >= 0xdc00 && u <= 0xdfff))
+			return false;
+		p += 6;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			int l = end - p >= 6 && p[0] == '\\' && p[1] == 'u' ? hex4(p + 2) : -1;
+			if (l < 0xdc00 || l > 0xdfff)
+				return false;
+			p += 6;
+		}
+	}
+	*pp = p + 1;
+	return true;
+}
+
+/* Decode the escapes of the validated string body s[0..n) into out;
+ * returns the decoded length (never more than n). */
+static size_t unescape(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		if (s[i] != '\\') {
+			out[o++] = s[i++];
+			continue;
+		}
+		char c = s[i + 1];
+		if (c != 'u') {
+			out[o++] = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' :
+				   c == 't' ? '\t' : c;
+			i += 2;
+			continue;
+		}
+		uint32_t u = (uint32_t)hex4(s + i + 2);
+		i += 6;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			u = 0x10000 + ((u - 0xd800) << 10) + ((uint32_t)hex4(s + i + 2) - 0xdc00);
+			i += 6;
+		}
+		if (u < 0x80) {
+			out[o++] = (char)u;
+		} else if (u < 0x800) {
+			out[o++] = (char)(0xc0 | (u >> 6));
+			out[o++] = (char)(0x80 | (u & 0x3f));
+		} else if (u < 0x10000) {
+			out[o++] = (char)(0xe0 | (u >> 12));
+			out[o++] = (char)(0x80 | ((u >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (u & 0x3f));
+		} else {
+			out[o++] = (char)(0xf0 | (u >> 18));
+			out[o++] = (char)(0x80 | ((u >> 12) & 0x3f));
+			out[o++] = (char)(0x80 | ((u >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (u & 0x3f));
+		}
+	}
+	return o;
+}
+
+/* A JSON number small enough that jansson cannot refuse it as too large
+ * (at most 18 integer digits, 30 fraction digits, no exponent); false for
+ * anything else, which the caller leaves to jansson. */
+static bool scan_number(const char **pp, const char *end)
+{
+	const char *p = *pp, *d;
+	if (p < end && *p == '-')
+		p++;
+	d = p;
+	if (p < end && *p == '0')
+		p++;
+	else
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	if (p == d || p - d > 18)
+		return false;
+	if (p < end && *p == '.') {
+		d = ++p;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (p == d || p - d > 30)
+			return false;
+	}
+	if (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9')))
+		return false;
+	*pp = p;
+	return true;
+}
+
+bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch_event *ev)
 {
 #define KEY(s) {s, sizeof(s) - 1}
 	static const struct {
@@ -236,8 +434,10 @@ static bool fast_parse(char *line, size_t len, struct watch_event *ev)
 	} keys[] = {KEY("ts"),	    KEY("staff_id"), KEY("resident_id"), KEY("action"),
 		    KEY("case_id"), KEY("query"),    KEY("ref"),	 KEY("result")};
 #undef KEY
+	enum { K_TS, K_STAFF, K_RES, K_ACTION, K_CASE, K_QUERY, K_REF, K_RESULT };
 	struct span v[ARRAY_SIZE(keys)] = {0};
 	const char *end = line + len, *p = skip_ws(line, end);
+	bool any_esc = false;
 	if (p == end || *p++ != '{')
 		return false;
 	p = skip_ws(p, end);
@@ -247,22 +447,27 @@ static bool fast_parse(char *line, size_t len, struct watch_event *ev)
 		const char *k, *q;
 		size_t kn;
 		int ki = -1;
+		bool esc;
 		p = skip_ws(p, end);
 		if (p == end || *p++ != '"')
 			return false;
 		k = p;
-		while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 &&
-		       (unsigned char)*p < 0x80)
-			p++;
-		if (p == end || *p != '"')
+		if (!scan_string(&p, end, false, &esc))
 			return false;
-		kn = (size_t)(p - k);
-		p++;
-		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-			if (keys[i].n == kn && memcmp(keys[i].s, k, kn) == 0) {
-				ki = (int)i;
-				break;
-			}
+		kn = (size_t)(p - 1 - k);
+		/* The candidate by length and first letter, then one compare. */
+		switch (kn) {
+		case 2: ki = K_TS; break;
+		case 3: ki = K_REF; break;
+		case 5: ki = K_QUERY; break;
+		case 6: ki = k[0] == 'a' ? K_ACTION : K_RESULT; break;
+		case 7: ki = K_CASE; break;
+		case 8: ki = K_STAFF; break;
+		case 11: ki = K_RES; break;
+		default: break;
+		}
+		if (ki >= 0 && memcmp(keys[ki].s, k, kn) != 0)
+			ki = -1;
 		p = skip_ws(p, end);
 		if (p == end || *p++ != ':')
 			return false;
@@ -271,28 +476,23 @@ static bool fast_parse(char *line, size_t len, struct watch_event *ev)
 			return false;
 		if (*p == '"') {
 			q = ++p;
-			while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 &&
-			       (unsigned char)*p < 0x80)
-				p++;
-			if (p == end || *p != '"')
+			if (!scan_string(&p, end, sc != NULL, &esc))
 				return false;
 			if (ki >= 0)
-				v[ki] = (struct span){(char *)q, (size_t)(p - q), true, false};
-			p++;
+				v[ki] = (struct span){(char *)q, (size_t)(p - 1 - q), true, false, esc};
+			any_esc |= ki >= 0 && esc;
 		} else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
 			if (ki >= 0)
-				v[ki] = (struct span){NULL, 0, true, true};
+				v[ki] = (struct span){NULL, 0, true, true, false};
 			p += 4;
-		} else {
-			/* A number or a boolean: only for fields we ignore. */
-			if (ki >= 0)
-				return false;
-			q = p;
-			while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-					   *p == '.' || *p == '-' || *p == '+' || *p == 'E'))
-				p++;
-			if (p == q)
-				return false;
+		} else if (ki >= 0) {
+			return false; /* a known field of the wrong type: jansson says which */
+		} else if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+			p += 4;
+		} else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+			p += 5;
+		} else if (!scan_number(&p, end)) {
+			return false;
 		}
 		p = skip_ws(p, end);
 		if (p == end)
@@ -308,33 +508,76 @@ static bool fast_parse(char *line, size_t len, struct watch_event *ev)
 	if (skip_ws(p, end) != end)
 		return false;
 	/* Required fields and enums, as event_parse checks them. */
-	if (!v[0].set || v[0].null || !v[1].set || v[1].null || v[1].n == 0 || !v[3].set ||
-	    v[3].null)
+	if (!v[K_TS].set || v[K_TS].null || v[K_TS].esc || !v[K_STAFF].set || v[K_STAFF].null ||
+	    v[K_STAFF].n == 0 || !v[K_ACTION].set || v[K_ACTION].null || v[K_ACTION].esc ||
+	    (v[K_RESULT].set && v[K_RESULT].esc))
 		return false;
-	if (ts_parse(v[0].p, v[0].n, &ev->ts, NULL) < 0)
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (v[i].set && !v[i].null)
+	/* Many events share their second: the last timestamp is kept. */
+	if (sc && sc->ts_len == v[K_TS].n && memcmp(sc->ts_text, v[K_TS].p, v[K_TS].n) == 0) {
+		ev->ts = sc->ts;
+	} else {
+		if (ts_parse(v[K_TS].p, v[K_TS].n, &ev->ts, NULL) < 0)
+			return false;
+		if (sc && v[K_TS].n <= sizeof(sc->ts_text)) {
+			memcpy(sc->ts_text, v[K_TS].p, v[K_TS].n);
+			sc->ts_len = v[K_TS].n;
+			sc->ts = ev->ts;
+		}
+	}
+	if (any_esc) {
+		/* Decoded strings go to the scratch buffer, which the line's
+		 * length bounds (decoding never lengthens a string). */
+		size_t need = len + ARRAY_SIZE(keys);
+		if (need > sc->cap) {
+			sc->buf = xrealloc(sc->buf, need);
+			sc->cap = need;
+		}
+	}
+	size_t used = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (!v[i].set || v[i].null)
+			continue;
+		if (v[i].esc) {
+			char *o = sc->buf + used;
+			size_t n = unescape(v[i].p, v[i].n, o);
+			o[n] = '\0';
+			used += n + 1;
+			/* The closing quote stays: nothing to give back. */
+			v[i].p = o;
+			v[i].n = n;
+		} else {
 			v[i].p[v[i].n] = '\0';
-	if (watch_action_parse(v[3].p, &ev->action) < 0)
+		}
+	}
+	if (watch_action_parse(v[K_ACTION].p, &ev->action) < 0)
 		goto undo;
-	if (v[7].set && !v[7].null && strcmp(v[7].p, "ok") != 0 && strcmp(v[7].p, "denied") != 0)
+	if (v[K_RESULT].set && !v[K_RESULT].null && strcmp(v[K_RESULT].p, "ok") != 0 &&
+	    strcmp(v[K_RESULT].p, "denied") != 0)
 		goto undo;
-	if ((!v[2].set || v[2].null) && ev->action != WA_SEARCH)
+	if ((!v[K_RES].set || v[K_RES].null) && ev->action != WA_SEARCH)
 		goto undo;
-	ev->staff_id = v[1].p;
-	ev->resident_id = v[2].set && !v[2].null ? v[2].p : NULL;
-	ev->case_id = v[4].set && !v[4].null ? v[4].p : NULL;
-	ev->query = v[5].set && !v[5].null ? v[5].p : NULL;
-	ev->ref = v[6].set && !v[6].null ? v[6].p : NULL;
-	ev->denied = v[7].set && !v[7].null && strcmp(v[7].p, "denied") == 0;
+	/* A staff id with an escape may decode to an empty one, or one with
+	 * a NUL: both for jansson and event_parse to judge. */
+	if (v[K_STAFF].p[0] == '\0' || memchr(v[K_STAFF].p, '\0', v[K_STAFF].n))
+		goto undo;
+	ev->staff_id = v[K_STAFF].p;
+	ev->resident_id = v[K_RES].set && !v[K_RES].null ? v[K_RES].p : NULL;
+	ev->case_id = v[K_CASE].set && !v[K_CASE].null ? v[K_CASE].p : NULL;
+	ev->query = v[K_QUERY].set && !v[K_QUERY].null ? v[K_QUERY].p : NULL;
+	ev->ref = v[K_REF].set && !v[K_REF].null ? v[K_REF].p : NULL;
+	ev->denied = v[K_RESULT].set && !v[K_RESULT].null && strcmp(v[K_RESULT].p, "denied") == 0;
 	return true;
 undo:
 	/* Give the line back to the slow path as it was. */
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (v[i].set && !v[i].null)
+		if (v[i].set && !v[i].null && !v[i].esc)
 			v[i].p[v[i].n] = '"';
 	return false;
+}
+
+static bool fast_parse(char *line, size_t len, struct watch_event *ev)
+{
+	return watch_scan_line(NULL, line, len, ev);
 }
 
 static void audit_release(struct audit *a)
@@ -394,15 +637,176 @@ static void quality_fill(const struct audit *a, struct watch_quality *q)
 	q->unmatched_labels = a->nlab - seen;
 }
 
+void watch_scan_release(struct watch_scan *sc)
+{
+	free(sc->buf);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/*
+ * Lines of a file read in large blocks: a line is handed out in place (it
+ * may be modified until the next call), with its '\n' when it has one, as
+ * getline would. A line longer than the block grows the block.
+ */
+struct lines {
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+	bool eof;
+};
+
+#define LINES_BLOCK (256u << 10)
+
+/* 1 and the next line, 0 at the end, ERR_IO (errno set) on a read error. */
+static int lines_next(struct lines *l, char **line, size_t *n)
+{
+	for (;;) {
+		char *nl = l->start < l->end ? memchr(l->buf + l->start, '\n', l->end - l->start) : NULL;
+		if (nl) {
+			*line = l->buf + l->start;
+			*n = (size_t)(nl - *line) + 1;
+			l->start += *n;
+			return 1;
+		}
+		if (l->eof) {
+			if (l->start == l->end)
+				return 0;
+			*line = l->buf + l->start;
+			*n = l->end - l->start;
+			l->start = l->end;
+			return 1;
+		}
+		if (l->start > 0) {
+			memmove(l->buf, l->buf + l->start, l->end - l->start);
+			l->end -= l->start;
+			l->start = 0;
+		}
+		if (l->end == l->cap) {
+			size_t cap;
+			if (size_mul(l->cap ? l->cap : LINES_BLOCK / 2, 2, &cap) < 0)
+				return ERR_OVERFLOW;
+			l->buf = xrealloc(l->buf, cap);
+			l->cap = cap;
+		}
+		ssize_t got = read(l->fd, l->buf + l->end, l->cap - l->end);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return ERR_IO;
+		}
+		if (got == 0)
+			l->eof = true;
+		l->end += (size_t)got;
+	}
+}
+
+/*
+ * Events between parsing and feeding. Feeding an event reads the
+ * resident's map slot, record and cases, three dependent cache misses at
+ * this size; the pipe starts loading them for the events PIPE_DEPTH - 1 ..
+ * 1 places behind, one stage each, so that watch_feed finds them in the
+ * cache. An event's strings are copied into its place (the line they
+ * point into may be moved by the reader meanwhile); the places keep their
+ * buffers, so nothing is allocated per event.
+ */
+#define PIPE_DEPTH 4
+
+struct pev {
+	struct watch_event ev;
+	uint32_t rx; /* from the prefetch stages */
+	char *mem;
+	size_t cap;
+};
+
+struct pipe {
+	struct pev v[PIPE_DEPTH];
+	size_t head, n; /* oldest at head */
+};
+
+static const char *pev_copy(char **at, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = *at;
+	memcpy(d, s, n);
+	*at += n;
+	return d;
+}
+
+static void pipe_push(struct pipe *p, const struct watch_event *ev)
+{
+	struct pev *e = &p->v[(p->head + p->n++) % PIPE_DEPTH];
+	const char *f[] = {ev->staff_id, ev->resident_id, ev->case_id, ev->query, ev->ref};
+	size_t need = 0;
+	char *at;
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if (f[i])
+			need += strlen(f[i]) + 1;
+	if (need > e->cap) {
+		/* Strings come from one line, which the reader bounds. */
+		e->cap = need < 256 ? 256 : need;
+		e->mem = xrealloc(e->mem, e->cap);
+	}
+	at = e->mem;
+	e->ev = *ev;
+	e->rx = WT_NONE;
+	e->ev.staff_id = pev_copy(&at, ev->staff_id);
+	e->ev.resident_id = pev_copy(&at, ev->resident_id);
+	e->ev.case_id = pev_copy(&at, ev->case_id);
+	e->ev.query = pev_copy(&at, ev->query);
+	e->ev.ref = pev_copy(&at, ev->ref);
+}
+
+/* The prefetch stages for the events now in the pipe. */
+static void pipe_prefetch(const struct watch_tables *t, struct pipe *p)
+{
+	/* The newest event gets stage 2, the one fed next none. */
+	for (size_t k = 1; k < p->n; k++) {
+		struct pev *e = &p->v[(p->head + k) % PIPE_DEPTH];
+		e->rx = watch_prefetch(t, &e->ev, 2 - (int)(p->n - 1 - k), e->rx);
+	}
+}
+
+/* Feed the oldest event of the pipe. */
+static int pipe_feed(struct pipe *p, struct audit *a, struct watch *w, const char *path,
+		     struct diag *d, bool *invalid)
+{
+	struct pev *e = &p->v[p->head];
+	int r;
+	p->head = (p->head + 1) % PIPE_DEPTH;
+	p->n--;
+	if ((r = audit_note_event(a, e->ev.seq, e->ev.ref)) < 0)
+		return r;
+	r = watch_feed(w, &e->ev, NULL);
+	if (r == ERR_INVALID) {
+		diag_error(d, path, (long)e->ev.seq, 0, "ts",
+			   "earlier than the day before it: events must be in time order");
+		*invalid = true;
+		return 0;
+	}
+	return r;
+}
+
+static int pipe_drain(struct pipe *p, struct audit *a, struct watch *w, const char *path,
+		      struct diag *d, bool *invalid)
+{
+	int r = 0;
+	while (p->n && r == 0)
+		r = pipe_feed(p, a, w, path, d, invalid);
+	return r;
+}
+
 int watch_audit_file(const struct watch_tables *t, const struct watch_audit_opts *o,
 		     struct watch_counts *counts, struct watch_quality *q, struct diag *d)
 {
 	struct audit a = {0};
 	struct watch *w = NULL;
-	FILE *f = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct lines lr = {.fd = -1};
+	struct watch_scan sc = {0};
+	struct pipe pp = {0};
+	char *line;
+	size_t n;
 	long ln = 0;
 	bool invalid = false;
 	int r;
@@ -411,24 +815,35 @@ int watch_audit_file(const struct watch_tables *t, const struct watch_audit_opts
 	a.ctx = o->ctx;
 	if (o->labels_path && (r = labels_read(&a, o->labels_path, d)) < 0)
 		goto out;
-	if (!(f = fopen(o->events_path, "r"))) {
+	if ((lr.fd = open(o->events_path, O_RDONLY | O_CLOEXEC)) < 0) {
 		diag_error(d, o->events_path, 0, 0, NULL, "%s", strerror(errno));
 		r = ERR_IO;
 		goto out;
 	}
 	if ((r = watch_new(t, o->th, on_alert, &a, &w)) < 0)
 		goto out;
-	while ((n = getline(&line, &cap, f)) >= 0) {
+	(void)posix_fadvise(lr.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while ((r = lines_next(&lr, &line, &n)) > 0) {
 		struct watch_event ev = {0};
 		json_error_t jerr;
 		json_t *jo = NULL;
 		ln++;
 		if (n == 0 || line[0] == '\n')
 			continue;
-		if (fast_parse(line, (size_t)n, &ev))
-			goto parsed;
+		if (pp.n == PIPE_DEPTH && (r = pipe_feed(&pp, &a, w, o->events_path, d, &invalid)) < 0)
+			goto out;
+		if (watch_scan_line(&sc, line, n, &ev)) {
+			ev.seq = (uint64_t)ln;
+			pipe_push(&pp, &ev);
+			pipe_prefetch(t, &pp);
+			continue;
+		}
+		/* The slow path, and any diagnostic, after the events before
+		 * it: the messages stay in line order. */
+		if ((r = pipe_drain(&pp, &a, w, o->events_path, d, &invalid)) < 0)
+			goto out;
 		memset(&ev, 0, sizeof(ev));
-		jo = json_loadb(line, (size_t)n, 0, &jerr);
+		jo = json_loadb(line, n, 0, &jerr);
 		if (!jo || !json_is_object(jo)) {
 			diag_error(d, o->events_path, ln, jo ? 0 : jerr.column, NULL, "%s",
 				   jo ? "not an object" : jerr.text);
@@ -441,27 +856,16 @@ int watch_audit_file(const struct watch_tables *t, const struct watch_audit_opts
 			invalid = true;
 			continue;
 		}
-parsed:
 		ev.seq = (uint64_t)ln;
-		if ((r = audit_note_event(&a, ev.seq, ev.ref)) < 0) {
-			json_decref(jo);
-			goto out;
-		}
-		r = watch_feed(w, &ev, NULL);
+		pipe_push(&pp, &ev);
 		json_decref(jo);
-		if (r == ERR_INVALID) {
-			diag_error(d, o->events_path, ln, 0, "ts", "earlier than the day before it: events must be in time order");
-			invalid = true;
-			continue;
-		}
-		if (r < 0)
-			goto out;
 	}
-	if (ferror(f)) {
-		diag_error(d, o->events_path, ln, 0, NULL, "%s", strerror(errno));
-		r = ERR_IO;
+	if (r < 0) {
+		diag_error(d, o->events_path, ln, 0, NULL, "%s", r == ERR_IO ? strerror(errno) : err_msg(r));
 		goto out;
 	}
+	if ((r = pipe_drain(&pp, &a, w, o->events_path, d, &invalid)) < 0)
+		goto out;
 	if ((r = watch_flush(w)) < 0)
 		goto out;
 	if (counts)
@@ -471,9 +875,12 @@ parsed:
 	r = invalid ? ERR_INVALID : 0;
 out:
 	watch_free(w);
-	if (f)
-		fclose(f);
-	free(line);
+	if (lr.fd >= 0)
+		close(lr.fd);
+	free(lr.buf);
+	watch_scan_release(&sc);
+	for (size_t i = 0; i < PIPE_DEPTH; i++)
+		free(pp.v[i].mem);
 	audit_release(&a);
 	return r;
 }

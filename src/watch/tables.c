@@ -10,29 +10,65 @@
 #include "watch/watch.h"
 #include "watch/watch_int.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-static uint64_t str_hash(const char *s)
+/* FNV-1a over len bytes: ids are short ASCII strings, this spreads them
+ * well. */
+static uint64_t mem_hash(const char *s, size_t len)
 {
-	/* FNV-1a: ids are short ASCII strings, this spreads them well. */
 	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)s[i];
 		h *= 1099511628211ULL;
 	}
 	return h;
 }
 
+uint32_t watch_str_hash(const char *s)
+{
+	uint64_t h = mem_hash(s, strlen(s));
+	uint32_t v = (uint32_t)(h ^ (h >> 32));
+	return v ? v : 1;
+}
+
+/*
+ * Zeroed memory for a large table read at random: in 2 MiB pages where the
+ * kernel allows them on request (transparent huge pages in "madvise"
+ * mode). The resident and case tables are tens of MB read at random once
+ * per event, and with 4 KiB pages nearly every such read also misses the
+ * TLB; a prefetch cannot hide that. Released with free().
+ */
+#define HUGE_PAGE (2u << 20)
+static void *table_alloc(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+	if (size_mul(n ? n : 1, size, &bytes) < 0)
+		BUG("table size");
+	if (bytes < HUGE_PAGE)
+		return xcalloc(n ? n : 1, size);
+	if (size_add(bytes, HUGE_PAGE - 1, &bytes) < 0)
+		BUG("table size");
+	bytes -= bytes % HUGE_PAGE;
+	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+		BUG("out of memory");
+	(void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only */
+	memset(p, 0, bytes);
+	return p;
+}
+
 int idmap_init(struct idmap *m, size_t n)
 {
 	size_t cap = 16;
-	while (cap < n * 2 + 1) {
+	/* Load at most 3/4: a slot is 32 bytes and the case map large. */
+	while (cap - cap / 4 < n + 1) {
 		if (cap > SIZE_MAX / 4)
 			return ERR_OVERFLOW;
 		cap *= 2;
 	}
-	m->key = xcalloc(cap, sizeof(*m->key));
-	m->val = xcalloc(cap, sizeof(*m->val));
+	m->slot = table_alloc(cap, sizeof(*m->slot));
 	m->cap = cap;
 	m->n = 0;
 	return 0;
@@ -40,39 +76,108 @@ int idmap_init(struct idmap *m, size_t n)
 
 void idmap_release(struct idmap *m)
 {
-	free(m->key);
-	free(m->val);
+	free(m->slot);
 	memset(m, 0, sizeof(*m));
+}
+
+/* Does slot e hold the key (key, len) whose zero-padded form is pad (when
+ * len < IDMAP_INLINE)? */
+static bool slot_is(const struct idslot *e, const char *key, size_t len, const char *pad)
+{
+	if (len < IDMAP_INLINE) {
+		uint64_t a0, a1, b0, b1;
+		memcpy(&a0, e->inl, 8);
+		memcpy(&a1, e->inl + 8, 8);
+		memcpy(&b0, pad, 8);
+		memcpy(&b1, pad + 8, 8);
+		return a0 == b0 && a1 == b1;
+	}
+	return e->inl[IDMAP_INLINE - 1] == 1 && strncmp(e->key, key, len) == 0 &&
+	       e->key[len] == '\0';
+}
+
+void idmap_prefetch(const struct idmap *m, const char *key, size_t len)
+{
+	if (key && m->cap)
+		__builtin_prefetch(&m->slot[(size_t)mem_hash(key, len) & (m->cap - 1)]);
+}
+
+uint32_t idmap_get_n(const struct idmap *m, const char *key, size_t len)
+{
+	const struct idslot *e = idmap_slot_n(m, key, len);
+	return e ? e->val : WT_NONE;
+}
+
+const struct idslot *idmap_slot_n(const struct idmap *m, const char *key, size_t len)
+{
+	char pad[IDMAP_INLINE] = {0};
+	if (!key || !m->cap)
+		return NULL;
+	uint64_t h = mem_hash(key, len);
+	uint32_t h32 = (uint32_t)(h >> 32);
+	size_t mask = m->cap - 1, i = (size_t)h & mask;
+	if (len < IDMAP_INLINE)
+		memcpy(pad, key, len);
+	while (m->slot[i].key) {
+		const struct idslot *e = &m->slot[i];
+		if (e->hash == h32 && slot_is(e, key, len, pad))
+			return e;
+		i = (i + 1) & mask;
+	}
+	return NULL;
 }
 
 uint32_t idmap_get(const struct idmap *m, const char *key)
 {
 	if (!key || !m->cap)
 		return WT_NONE;
-	size_t mask = m->cap - 1, i = (size_t)str_hash(key) & mask;
-	while (m->key[i]) {
-		if (strcmp(m->key[i], key) == 0)
-			return m->val[i];
-		i = (i + 1) & mask;
-	}
-	return WT_NONE;
+	return idmap_get_n(m, key, strlen(key));
 }
 
 /* Insert key if absent with value *next (then ++*next); the key's value
  * either way. The map must have been sized for every key. */
 uint32_t idmap_intern(struct idmap *m, const char *key, uint32_t *next)
 {
-	size_t mask = m->cap - 1, i = (size_t)str_hash(key) & mask;
-	while (m->key[i]) {
-		if (strcmp(m->key[i], key) == 0)
-			return m->val[i];
+	char pad[IDMAP_INLINE] = {0};
+	size_t len = strlen(key);
+	uint64_t h = mem_hash(key, len);
+	uint32_t h32 = (uint32_t)(h >> 32);
+	size_t mask = m->cap - 1, i = (size_t)h & mask;
+	if (len < IDMAP_INLINE)
+		memcpy(pad, key, len);
+	while (m->slot[i].key) {
+		const struct idslot *e = &m->slot[i];
+		if (e->hash == h32 && slot_is(e, key, len, pad))
+			return e->val;
 		i = (i + 1) & mask;
 	}
-	BUG_ON(m->n + 1 >= m->cap);
-	m->key[i] = key;
-	m->val[i] = (*next)++;
+	if (m->n + 1 > m->cap - m->cap / 4) {
+		/* Full beyond 3/4: double (the department map learns ids
+		 * from staff and cases, so its size is not known ahead). */
+		struct idmap g;
+		uint32_t v = (*next)++, give = v;
+		if (idmap_init(&g, m->cap) < 0)
+			BUG("idmap size");
+		for (size_t k = 0; k < m->cap; k++)
+			if (m->slot[k].key) {
+				uint32_t keep = m->slot[k].val;
+				(void)idmap_intern(&g, m->slot[k].key, &keep);
+			}
+		(void)idmap_intern(&g, key, &give);
+		idmap_release(m);
+		*m = g;
+		return v;
+	}
+	struct idslot *e = &m->slot[i];
+	e->key = key;
+	e->hash = h32;
+	e->val = (*next)++;
+	if (len < IDMAP_INLINE)
+		memcpy(e->inl, pad, IDMAP_INLINE);
+	else
+		e->inl[IDMAP_INLINE - 1] = 1;
 	m->n++;
-	return m->val[i];
+	return e->val;
 }
 
 static bool strlist_has(const struct strlist *l, const char *s)
@@ -134,7 +239,7 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	if ((r = idmap_init(&t->staff_ids, t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->res_ids, t->nres)) < 0 ||
 	    (r = idmap_init(&t->case_ids, t->ncases)) < 0 ||
-	    (r = idmap_init(&t->dept_ids, t->ndept + t->nstaff + t->ncases)) < 0 ||
+	    (r = idmap_init(&t->dept_ids, t->ndept + t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->hh_ids, t->nres + t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->addr_ids, t->nres + t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->group_ids, t->nstaff)) < 0)
@@ -146,13 +251,14 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	for (size_t i = 0; i < reg->ndepartments; i++)
 		(void)idmap_intern(&t->dept_ids, reg->departments[i].id, &next);
 
-	t->res = xcalloc(t->nres ? t->nres : 1, sizeof(*t->res));
+	t->res = table_alloc(t->nres, sizeof(*t->res));
 	next = 0;
 	for (size_t i = 0; i < t->nres; i++) {
 		const struct reg_resident *rr = &reg->residents[i];
 		struct wt_res *x = &t->res[i];
 		(void)idmap_intern(&t->res_ids, rr->id, &next);
 		x->r = rr;
+		x->surname_hash = rr->surname ? watch_str_hash(rr->surname) : 0;
 		x->hh = rr->household_id ? idmap_intern(&t->hh_ids, rr->household_id, &hh_next) :
 					   WT_NONE;
 		x->addr = rr->address_id ? idmap_intern(&t->addr_ids, rr->address_id, &addr_next) :
@@ -216,6 +322,17 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	}
 	free(fill);
 	fill = NULL;
+	/* The same grouping copied, for the explanation's scans. */
+	t->rcases = table_alloc(t->ncases, sizeof(*t->rcases));
+	for (size_t i = 0; i < t->nres; i++) {
+		struct wt_res *x = &t->res[i];
+		x->cfirst = t->res_case_first[i];
+		x->cn = t->res_case_first[i + 1] - t->res_case_first[i];
+		for (uint32_t k = x->cfirst; k < x->cfirst + x->cn; k++) {
+			const struct wt_case *c = &t->cases[t->res_cases[k]];
+			t->rcases[k] = (struct wt_rcase){c->opened, c->closed, c->dept, c->assigned, c->id};
+		}
+	}
 
 	/* Household members. */
 	t->hh_first = xcalloc(t->nhh + 1, sizeof(uint32_t));
@@ -285,6 +402,7 @@ void watch_tables_free(struct watch_tables *t)
 	free(t->cases);
 	free(t->res_case_first);
 	free(t->res_cases);
+	free(t->rcases);
 	free(t->hh_first);
 	free(t->hh_members);
 	free(t->ot_first);

@@ -106,12 +106,20 @@ const char *watch_expl_name(enum watch_expl e)
 int watch_action_parse(const char *s, enum watch_action *out)
 {
 	static const char *const names[WA__COUNT] = {"search", "view", "update", "print", "export"};
-	for (int i = 0; i < WA__COUNT; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum watch_action)i;
-			return 0;
-		}
-	return ERR_INVALID;
+	int i;
+	/* The first letter names the candidate: called for every event. */
+	switch (s[0]) {
+	case 's': i = WA_SEARCH; break;
+	case 'v': i = WA_VIEW; break;
+	case 'u': i = WA_UPDATE; break;
+	case 'p': i = WA_PRINT; break;
+	case 'e': i = WA_EXPORT; break;
+	default: return ERR_INVALID;
+	}
+	if (strcmp(s, names[i]) != 0)
+		return ERR_INVALID;
+	*out = (enum watch_action)i;
+	return 0;
 }
 
 /* One event of the current day. */
@@ -133,6 +141,7 @@ struct watch {
 	watch_alert_fn fn;
 	void *ctx;
 	int32_t day; /* DAY_NONE before the first event */
+	bool day_closed; /* jp_office_closed(day) */
 	struct day_ev *ev;
 	size_t nev, cap;
 	struct buf strs; /* refs and unknown staff ids of the day, NUL-ended */
@@ -141,6 +150,7 @@ struct watch {
 	/* Per staff: the last search of the day. */
 	int64_t *ls_ts;
 	char (*ls_q)[QUERY_MAX];
+	uint32_t *ls_qhash; /* watch_str_hash of ls_q, set with it */
 	uint32_t *ls_used;
 	uint32_t *rescount; /* per resident, zero between uses */
 	struct watch_counts counts;
@@ -163,6 +173,7 @@ int watch_new(const struct watch_tables *t, const struct watch_thresholds *th, w
 	w->ls_ts = xcalloc(ns, sizeof(*w->ls_ts));
 	w->ls_q = xcalloc(ns, sizeof(*w->ls_q));
 	w->ls_used = xcalloc(ns, sizeof(*w->ls_used));
+	w->ls_qhash = xcalloc(ns, sizeof(*w->ls_qhash));
 	w->rescount = xcalloc(t->nres ? t->nres : 1, sizeof(*w->rescount));
 	for (size_t i = 0; i < ns; i++)
 		w->ls_ts[i] = TS_NONE;
@@ -180,6 +191,7 @@ void watch_free(struct watch *w)
 	free(w->ls_ts);
 	free(w->ls_q);
 	free(w->ls_used);
+	free(w->ls_qhash);
 	free(w->rescount);
 	free(w);
 }
@@ -189,7 +201,16 @@ void watch_get_counts(const struct watch *w, struct watch_counts *out)
 	*out = w->counts;
 }
 
-static bool case_live(const struct watch *w, const struct wt_case *c, int64_t ts)
+/* Is the resident's surname the query of staff s's last search? The
+ * hashes are compared first: the resident's record is then read only for
+ * a likely match. */
+static bool surname_is(const struct watch *w, uint32_t s, const struct wt_res *re)
+{
+	return re->surname_hash == w->ls_qhash[s] && re->r->surname &&
+	       strcmp(re->r->surname, w->ls_q[s]) == 0;
+}
+
+static bool case_live(const struct watch *w, const struct wt_rcase *c, int64_t ts)
 {
 	return c->opened - w->th.counter_flow <= ts &&
 	       (c->closed == INT64_MAX || ts <= c->closed + w->th.case_grace);
@@ -197,35 +218,43 @@ static bool case_live(const struct watch *w, const struct wt_case *c, int64_t ts
 
 /* A case of resident rx assigned to staff s that is live at ts (grace and
  * counter flow included). */
-static const struct wt_case *assigned_case(const struct watch *w, uint32_t s, uint32_t rx,
-					   int64_t ts)
+static const struct wt_rcase *assigned_case(const struct watch *w, uint32_t s, uint32_t rx,
+					    int64_t ts)
 {
-	const struct watch_tables *t = w->t;
-	for (uint32_t i = t->res_case_first[rx]; i < t->res_case_first[rx + 1]; i++) {
-		const struct wt_case *c = &t->cases[t->res_cases[i]];
+	const struct wt_res *re = &w->t->res[rx];
+	const struct wt_rcase *c = w->t->rcases + re->cfirst, *e = c + re->cn;
+	for (; c < e; c++)
 		if (c->assigned == s && case_live(w, c, ts))
 			return c;
-	}
 	return NULL;
 }
 
-static const struct wt_case *declared_case(const struct watch *w, const char *case_id,
-					   uint32_t rx, int64_t ts)
+/* The declared case, when it is one of resident rx's and live at ts. The
+ * case map's slot holds the case's id pointer, which the resident's copy
+ * holds too: the case itself need not be read. */
+static const struct wt_rcase *declared_case(const struct watch *w, const char *case_id,
+					    uint32_t rx, int64_t ts)
 {
-	uint32_t ci = idmap_get(&w->t->case_ids, case_id);
-	if (ci == WT_NONE)
+	const struct idslot *e = idmap_slot_n(&w->t->case_ids, case_id, strlen(case_id));
+	if (!e)
 		return NULL;
-	const struct wt_case *c = &w->t->cases[ci];
-	return c->res == rx && case_live(w, c, ts) ? c : NULL;
+	const struct wt_res *re = &w->t->res[rx];
+	const struct wt_rcase *c = w->t->rcases + re->cfirst, *end = c + re->cn;
+	for (; c < end; c++)
+		if (c->id == e->key)
+			return case_live(w, c, ts) ? c : NULL;
+	return NULL;
 }
 
 /* The explanation of an access by known staff s to known resident rx. */
 static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
-			       const struct watch_event *ev, const char **case_id, bool *strong)
+			       const struct watch_event *ev, const char **case_id, bool *strong,
+			       uint32_t *decl_assigned)
 {
 	const struct watch_tables *t = w->t;
 	const struct wt_staff *st = &t->staff[s];
-	const struct wt_case *c;
+	const struct wt_res *re = &t->res[rx];
+	const struct wt_rcase *c, *ce;
 	int64_t ts = ev->ts;
 	enum watch_expl best = WE_NONE;
 	const char *best_id = NULL;
@@ -239,13 +268,13 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 	}
 	if (ev->case_id && (c = declared_case(w, ev->case_id, rx, ts))) {
 		*case_id = c->id;
+		*decl_assigned = c->assigned;
 		*strong = ts <= c->closed;
 		return WE_DECLARED;
 	}
 	*strong = false;
 	if (st->dept != WT_NONE) {
-		for (uint32_t i = t->res_case_first[rx]; i < t->res_case_first[rx + 1]; i++) {
-			c = &t->cases[t->res_cases[i]];
+		for (c = t->rcases + re->cfirst, ce = c + re->cn; c < ce; c++) {
 			if (c->dept != st->dept)
 				continue;
 			if (c->opened <= ts && ts <= c->closed) {
@@ -270,14 +299,14 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 		}
 		/* A certificate for the whole household: an open case of
 		 * another member, opened recently, in the person's department. */
-		uint32_t h = t->res[rx].hh;
+		uint32_t h = re->hh;
 		if (h != WT_NONE) {
 			for (uint32_t k = t->hh_first[h]; k < t->hh_first[h + 1]; k++) {
 				uint32_t m = t->hh_members[k];
 				if (m == rx)
 					continue;
-				for (uint32_t i = t->res_case_first[m]; i < t->res_case_first[m + 1]; i++) {
-					c = &t->cases[t->res_cases[i]];
+				const struct wt_res *me = &t->res[m];
+				for (c = t->rcases + me->cfirst, ce = c + me->cn; c < ce; c++) {
 					if (c->dept == st->dept && c->opened <= ts && ts <= c->closed &&
 					    ts - c->opened <= w->th.recent_case) {
 						*case_id = c->id;
@@ -291,8 +320,7 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 	/* Finding the right person among namesakes: a resident of the surname
 	 * the person searched for last, shortly after that search. */
 	if (w->ls_ts[s] != TS_NONE && ts - w->ls_ts[s] <= w->th.namesake_window &&
-	    w->ls_used[s] < w->th.namesake_max && t->res[rx].r->surname &&
-	    strcmp(t->res[rx].r->surname, w->ls_q[s]) == 0) {
+	    w->ls_used[s] < w->th.namesake_max && surname_is(w, s, re)) {
 		w->ls_used[s]++;
 		*case_id = NULL;
 		return WE_NAMESAKE;
@@ -334,13 +362,41 @@ static uint32_t person_of(struct watch *w, const char *staff_id, bool *unknown)
 	return (uint32_t)(w->t->nstaff + w->nunknown++);
 }
 
+uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *ev, int stage,
+			uint32_t rx)
+{
+	if (!ev->resident_id)
+		return WT_NONE;
+	switch (stage) {
+	case 2:
+		idmap_prefetch(&t->res_ids, ev->resident_id, strlen(ev->resident_id));
+		if (ev->case_id)
+			idmap_prefetch(&t->case_ids, ev->case_id, strlen(ev->case_id));
+		return WT_NONE;
+	case 1:
+		if ((rx = idmap_get(&t->res_ids, ev->resident_id)) != WT_NONE)
+			__builtin_prefetch(&t->res[rx]);
+		return rx;
+	case 0:
+		if (rx < t->nres && t->res[rx].cn) {
+			const struct wt_rcase *c = t->rcases + t->res[rx].cfirst;
+			__builtin_prefetch(c);
+			__builtin_prefetch((const char *)c + 64);
+			__builtin_prefetch((const char *)(c + t->res[rx].cn) - 1);
+		}
+		return rx;
+	default:
+		return rx;
+	}
+}
+
 int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdict *verdict)
 {
 	const struct watch_tables *t = w->t;
 	struct watch_verdict v = {0};
 	struct day_ev *de;
 	int32_t day;
-	uint32_t person, rx = WT_NONE;
+	uint32_t person, rx = WT_NONE, decl_assigned = WT_NONE;
 	bool unknown = false;
 	int r;
 
@@ -351,6 +407,8 @@ int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdi
 		return ERR_INVALID;
 	if (w->day != DAY_NONE && day > w->day && (r = watch_flush(w)) < 0)
 		return r;
+	if (w->day != day)
+		w->day_closed = jp_office_closed(day);
 	w->day = day;
 	person = person_of(w, ev->staff_id, &unknown);
 	if (person == WT_NONE)
@@ -389,19 +447,19 @@ int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdi
 				memcpy(w->ls_q[person], ev->query, ql + 1);
 			else
 				w->ls_q[person][0] = '\0';
+			w->ls_qhash[person] = watch_str_hash(w->ls_q[person]);
 		}
 	} else if (rx == WT_NONE) {
 		v.expl = WE_NONE; /* a record the registry does not know */
 	} else {
-		v.expl = explain(w, person, rx, ev, &v.case_id, &de->strong);
+		v.expl = explain(w, person, rx, ev, &v.case_id, &de->strong, &decl_assigned);
 	}
 	/* Identifying a person among namesakes lasts from the search until
 	 * work on the person found starts: an update, print or export of a
 	 * resident of the surname searched for. Other accesses in between
 	 * are judged on their own and do not end it. */
 	if (w->ls_ts[person] != TS_NONE && ev->action != WA_SEARCH && ev->action != WA_VIEW &&
-	    rx != WT_NONE && t->res[rx].r->surname &&
-	    strcmp(t->res[rx].r->surname, w->ls_q[person]) == 0)
+	    rx != WT_NONE && surname_is(w, person, &t->res[rx]))
 		w->ls_ts[person] = TS_NONE;
 
 	/* Status of the person on that day. */
@@ -414,7 +472,7 @@ int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdi
 		v.rules |= 1u << WR_NO_PLEDGE;
 	{
 		int sod = ts_jst_second_of_day(ev->ts);
-		v.off_hours = jp_office_closed(day) || sod < w->th.office_open ||
+		v.off_hours = w->day_closed || sod < w->th.office_open ||
 			      sod >= w->th.office_close;
 		if (v.off_hours) {
 			v.overtime = in_overtime(w, person, ev->ts);
@@ -430,8 +488,7 @@ int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdi
 			const struct wt_res *re = &t->res[rx];
 			flags = re->flags;
 			assigned = v.expl == WE_ASSIGNED ||
-				   (v.expl == WE_DECLARED && v.case_id &&
-				    t->cases[idmap_get(&t->case_ids, v.case_id)].assigned == person);
+				   (v.expl == WE_DECLARED && decl_assigned == person);
 			if (st->hh != WT_NONE && re->hh == st->hh)
 				rel = true;
 			else if (st->addr != WT_NONE && re->addr == st->addr) {

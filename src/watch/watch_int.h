@@ -14,16 +14,38 @@ struct registry_data;
 struct reg_staff;
 struct reg_resident;
 
-/* An open-addressing map from a borrowed string to a uint32_t. */
+/*
+ * An open-addressing map from a borrowed string to a uint32_t. A slot
+ * keeps the key's hash and, for keys shorter than IDMAP_INLINE bytes, the
+ * key itself (zero-padded), so that a lookup costs one slot read and no
+ * visit to the borrowed string: ids are short and the maps large (a
+ * resident table does not fit in the cache). inl[IDMAP_INLINE - 1] is 1
+ * for a longer key, which is then compared through its pointer.
+ */
+#define IDMAP_INLINE 16
+struct idslot {
+	const char *key; /* NULL: empty slot */
+	uint32_t val;
+	uint32_t hash;
+	char inl[IDMAP_INLINE];
+};
 struct idmap {
-	const char **key;
-	uint32_t *val;
+	struct idslot *slot;
 	size_t cap, n;
 };
 MM_WUR int idmap_init(struct idmap *m, size_t n);
 void idmap_release(struct idmap *m);
 uint32_t idmap_get(const struct idmap *m, const char *key); /* WT_NONE if absent */
 uint32_t idmap_intern(struct idmap *m, const char *key, uint32_t *next);
+/* The lookup of idmap_get for a key of known length that need not be
+ * NUL-terminated (a span of an input line). */
+uint32_t idmap_get_n(const struct idmap *m, const char *key, size_t len);
+/* The slot holding key, NULL if absent. */
+const struct idslot *idmap_slot_n(const struct idmap *m, const char *key, size_t len);
+/* Start loading the slot where key's lookup begins into the cache. */
+void idmap_prefetch(const struct idmap *m, const char *key, size_t len);
+/* A 32-bit hash of a NUL-terminated string, never 0 (0 means none). */
+uint32_t watch_str_hash(const char *s);
 
 enum { WT_RF_DV = 1, WT_RF_VIP = 2, WT_RF_STAFF = 4 };
 
@@ -32,9 +54,14 @@ struct wt_staff {
 	uint32_t dept, hh, addr, group;
 };
 
+/* A resident: its cases are rcases[cfirst .. cfirst + cn), the same as
+ * res_cases[res_case_first[i] ..] but copied in place, so that explaining
+ * an access reads one resident and a few consecutive cache lines. */
 struct wt_res {
 	const struct reg_resident *r;
 	uint32_t hh, addr;
+	uint32_t cfirst, cn;
+	uint32_t surname_hash; /* watch_str_hash of the surname, 0 when none */
 	uint8_t flags;
 };
 
@@ -42,6 +69,13 @@ struct wt_case {
 	const char *id;
 	int64_t opened, closed; /* closed is INT64_MAX while open */
 	uint32_t res, dept, assigned;
+};
+
+/* A case as the explanation reads it, grouped by resident. */
+struct wt_rcase {
+	int64_t opened, closed; /* closed is INT64_MAX while open */
+	uint32_t dept, assigned;
+	const char *id; /* cases[i].id, the pointer the case map holds */
 };
 
 struct wt_span {
@@ -61,11 +95,46 @@ struct watch_tables {
 	size_t ncases, ndept;
 	uint32_t *res_case_first; /* nres + 1 offsets into res_cases */
 	uint32_t *res_cases;      /* case indexes grouped by resident */
+	struct wt_rcase *rcases;  /* the same cases, copied, grouped by resident */
 	size_t nhh;
 	uint32_t *hh_first;       /* nhh + 1 offsets into hh_members */
 	uint32_t *hh_members;
 	uint32_t *ot_first;       /* nstaff + 1 offsets into ot */
 	struct wt_span *ot;
 };
+
+/*
+ * The scanner of access lines (audit.c): the fields of FORMATS.md
+ * access.jsonl from one line, in one pass, without a tree. True when ev
+ * was filled: its strings point into line (modified: closing quotes
+ * become NULs) or into sc's buffer (strings with escapes), valid until
+ * the next call with the same sc. False when the line is anything the
+ * scanner does not take (an error, nesting, a very large number, ...):
+ * the line is then unchanged and jansson must judge it. sc may be NULL
+ * (strings with escapes are then refused); it also keeps the last
+ * timestamp parsed. Zero-initialise sc, release with watch_scan_release.
+ */
+struct watch_event;
+
+/*
+ * Start loading into the cache what watch_feed will read for ev: stage 2
+ * the resident's and the declared case's map slots, stage 1 the
+ * resident's record (its slot should be loaded by then; returns the
+ * resident's index), stage 0 its cases (rx: what stage 1 returned). Any
+ * other stage does nothing. Returns the resident's index when known,
+ * WT_NONE otherwise. Reads the tables only.
+ */
+uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *ev, int stage,
+			uint32_t rx);
+
+struct watch_scan {
+	char *buf;
+	size_t cap;
+	char ts_text[40];
+	size_t ts_len;
+	int64_t ts;
+};
+bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch_event *ev);
+void watch_scan_release(struct watch_scan *sc);
 
 #endif

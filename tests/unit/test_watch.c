@@ -20,6 +20,7 @@
 #include "registry/registry.h"
 #include "store/store.h"
 #include "watch/watch.h"
+#include "watch/watch_int.h"
 
 #include <string.h>
 
@@ -869,6 +870,274 @@ static void test_audit_file_bad_input(void **state)
 	fx_free(f);
 }
 
+/* ---- the access-line scanner ---- */
+
+#define LINE_HEAD "{\"ts\":\"2026-04-08T10:00:00+09:00\",\"staff_id\":\"S1\","
+
+/* The line as jansson reads it and as event_parse would take it: NULL
+ * fields are absent or null. Returns false when jansson refuses it. */
+static bool jansson_fields(const char *line, const char *out[5])
+{
+	static const char *const names[5] = {"staff_id", "resident_id", "case_id", "query", "ref"};
+	json_error_t e;
+	json_t *o = json_loads(line, 0, &e);
+	static char *keep[5];
+	if (!o)
+		return false;
+	for (int i = 0; i < 5; i++) {
+		const char *v = json_string_value(json_object_get(o, names[i]));
+		free(keep[i]);
+		keep[i] = v ? xstrdup(v) : NULL;
+		out[i] = keep[i];
+	}
+	json_decref(o);
+	return true;
+}
+
+/* Scan line: when accepted, every field must equal jansson's reading;
+ * when refused, the line must be unchanged. Returns the scanner's answer. */
+static bool scan_check(struct watch_scan *sc, const char *text, struct watch_event *ev)
+{
+	/* The event's strings point into the line: it lives until the
+	 * next call. */
+	static char *line;
+	size_t n = strlen(text);
+	char *copy = xmalloc(n + 1);
+	bool ok;
+	free(line);
+	line = xmalloc(n + 1);
+	memcpy(line, text, n + 1);
+	memcpy(copy, text, n + 1);
+	memset(ev, 0, sizeof(*ev));
+	ok = watch_scan_line(sc, line, n, ev);
+	if (ok) {
+		const char *jf[5];
+		const char *sf[5] = {ev->staff_id, ev->resident_id, ev->case_id, ev->query, ev->ref};
+		assert_true(jansson_fields(copy, jf));
+		for (int i = 0; i < 5; i++) {
+			if (!jf[i])
+				assert_null(sf[i]);
+			else
+				assert_string_equal(sf[i], jf[i]);
+		}
+	} else {
+		assert_memory_equal(line, copy, n);
+	}
+	free(copy);
+	return ok;
+}
+
+static void test_scanner_accepts(void **state)
+{
+	(void)state;
+	struct watch_scan sc = {0};
+	struct watch_event ev;
+	int64_t ts;
+	assert_int_equal(ts_parse("2026-04-08T10:00:00+09:00", 25, &ts, NULL), 0);
+	/* The common line. */
+	assert_true(scan_check(&sc, LINE_HEAD "\"resident_id\":\"R0060\",\"system\":\"juki\","
+				    "\"action\":\"view\",\"zone\":\"lgwan\",\"ref\":\"E1\"}\n", &ev));
+	assert_int_equal(ev.ts, ts);
+	assert_int_equal(ev.action, WA_VIEW);
+	assert_string_equal(ev.resident_id, "R0060");
+	assert_false(ev.denied);
+	/* The same timestamp again comes from the scanner's memory; another
+	 * one is parsed. */
+	assert_true(scan_check(&sc, "{\"ts\":\"2026-04-08T10:00:01+09:00\",\"staff_id\":\"S1\","
+				    "\"action\":\"search\",\"query\":null,\"result\":\"denied\"}", &ev));
+	assert_int_equal(ev.ts, ts + 1);
+	assert_true(ev.denied);
+	assert_null(ev.resident_id);
+	/* Japanese text (UTF-8) in the scanner, no escapes. */
+	assert_true(scan_check(&sc, LINE_HEAD "\"resident_id\":null,\"action\":\"search\","
+				    "\"query\":\"中川\",\"terminal\":\"端末 1\"}", &ev));
+	assert_string_equal(ev.query, "中川");
+	/* Escapes, decoded as jansson decodes them: the simple ones, \u in
+	 * each UTF-8 length, a surrogate pair. */
+	assert_true(scan_check(&sc, LINE_HEAD "\"resident_id\":\"R\\u0030060\",\"action\":\"view\","
+				    "\"query\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\","
+				    "\"case_id\":\"\\u00e9\\u4E2D\\ud83d\\ude00\",\"ref\":\"E\\u0033\"}", &ev));
+	assert_string_equal(ev.resident_id, "R0060");
+	assert_string_equal(ev.query, "a\"b\\c/d\b\f\n\r\t");
+	assert_string_equal(ev.case_id, "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80");
+	assert_string_equal(ev.ref, "E3");
+	/* Fields we do not read may hold numbers, booleans, null and any
+	 * string; whitespace anywhere JSON allows it. */
+	assert_true(scan_check(&sc, "  {  \"ts\" : \"2026-04-08T10:00:00+09:00\" ,\t\"staff_id\":\"S1\","
+				    "\"action\":\"print\",\"resident_id\":\"R1\",\"n\":-12.5,\"z\":0,"
+				    "\"t\":true,\"f\":false,\"x\":null,\"名前\":\"値\"} \r\n", &ev));
+	assert_int_equal(ev.action, WA_PRINT);
+	/* A repeated key keeps its last value, as in jansson. */
+	assert_true(scan_check(&sc, LINE_HEAD "\"action\":\"view\",\"resident_id\":\"R1\","
+				    "\"ref\":\"A\",\"ref\":\"B\",\"resident_id\":\"R2\"}", &ev));
+	assert_string_equal(ev.ref, "B");
+	assert_string_equal(ev.resident_id, "R2");
+	/* A very long line: a 200,000-byte ref and a 100,000-byte query of
+	 * Japanese text. */
+	{
+		struct buf b;
+		buf_init(&b, BUF_MAX_DEFAULT);
+		assert_int_equal(buf_puts(&b, LINE_HEAD "\"action\":\"search\",\"query\":\""), 0);
+		for (int i = 0; i < 100000 / 3; i++)
+			assert_int_equal(buf_puts(&b, "検"), 0);
+		assert_int_equal(buf_puts(&b, "\",\"ref\":\""), 0);
+		for (int i = 0; i < 200000; i++)
+			assert_int_equal(buf_putc(&b, (char)('a' + i % 26)), 0);
+		assert_int_equal(buf_puts(&b, "\\n\"}"), 0);
+		assert_int_equal(buf_putc(&b, '\0'), 0);
+		assert_true(scan_check(&sc, b.data, &ev));
+		assert_int_equal(strlen(ev.ref), 200001);
+		assert_int_equal(strlen(ev.query), 100000 / 3 * 3);
+		buf_release(&b);
+	}
+	watch_scan_release(&sc);
+	/* Without a scratch buffer a string with escapes is left to jansson. */
+	assert_false(scan_check(NULL, LINE_HEAD "\"action\":\"search\",\"ref\":\"E\\u0033\"}", &ev));
+	assert_true(scan_check(NULL, LINE_HEAD "\"action\":\"search\",\"query\":\"中\"}", &ev));
+}
+
+static void test_scanner_refuses(void **state)
+{
+	(void)state;
+	struct watch_scan sc = {0};
+	struct watch_event ev;
+	/* Every line here is left untouched for jansson (which then reports
+	 * it or, for the last group, parses it). */
+	static const char *const bad[] = {
+		/* each field's bad values */
+		"{\"ts\":12,\"staff_id\":\"S1\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"ts\":\"yesterday\",\"staff_id\":\"S1\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"ts\":\"2026-02-30T10:00:00+09:00\",\"staff_id\":\"S1\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"ts\":null,\"staff_id\":\"S1\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"staff_id\":\"S1\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		LINE_HEAD "\"action\":\"peek\",\"resident_id\":\"R1\"}",
+		LINE_HEAD "\"action\":\"views\",\"resident_id\":\"R1\"}",
+		LINE_HEAD "\"action\":null,\"resident_id\":\"R1\"}",
+		LINE_HEAD "\"action\":3,\"resident_id\":\"R1\"}",
+		LINE_HEAD "\"resident_id\":\"R1\"}",
+		"{\"ts\":\"2026-04-08T10:00:00+09:00\",\"staff_id\":\"\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"ts\":\"2026-04-08T10:00:00+09:00\",\"staff_id\":7,\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"ts\":\"2026-04-08T10:00:00+09:00\",\"staff_id\":null,\"action\":\"view\",\"resident_id\":\"R1\"}",
+		"{\"ts\":\"2026-04-08T10:00:00+09:00\",\"action\":\"view\",\"resident_id\":\"R1\"}",
+		LINE_HEAD "\"action\":\"view\",\"resident_id\":5}",
+		LINE_HEAD "\"action\":\"view\",\"resident_id\":null}",
+		LINE_HEAD "\"action\":\"view\"}",
+		LINE_HEAD "\"action\":\"view\",\"resident_id\":\"R1\",\"case_id\":1}",
+		LINE_HEAD "\"action\":\"search\",\"query\":[\"x\"]}",
+		LINE_HEAD "\"action\":\"view\",\"resident_id\":\"R1\",\"ref\":true}",
+		LINE_HEAD "\"action\":\"view\",\"resident_id\":\"R1\",\"result\":\"maybe\"}",
+		LINE_HEAD "\"action\":\"view\",\"resident_id\":\"R1\",\"result\":0}",
+		/* strings JSON or UTF-8 refuse */
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\ud800\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\udc00x\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\ud800\\u0041\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\u0000\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\u12G4\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\x41\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\\u12\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xc0\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xe0\x80\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xf0\x80\x80\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xe4\xb8\x41\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xf5\x80\x80\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xed\xa0\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xf4\x90\x80\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xe4\xb8\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"\xff\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"tab\there\"}",
+		LINE_HEAD "\"action\":\"search\",\"x\":\"\xe4\xb8\"}",
+		/* structure */
+		"",
+		"not json",
+		"[]",
+		"{}",
+		LINE_HEAD "\"action\":\"search\"",
+		LINE_HEAD "\"action\":\"search\"}x",
+		LINE_HEAD "\"action\":\"search\",}",
+		LINE_HEAD "\"action\" \"search\"}",
+		LINE_HEAD "\"action\":\"search\",\"q\":tru}",
+		LINE_HEAD "\"action\":\"search\",\"q\":nul}",
+		LINE_HEAD "\"action\":\"search\",\"q\":01}",
+		LINE_HEAD "\"action\":\"search\",\"q\":1.}",
+		LINE_HEAD "\"action\":\"search\",\"q\":-}",
+		LINE_HEAD "\"action\":\"search\",\"q\":\"unterminated}",
+		/* valid JSON left to jansson: nesting, a key with an escape,
+		 * numbers that might be too large, an escaped timestamp */
+		LINE_HEAD "\"action\":\"search\",\"extra\":{\"a\":1}}",
+		LINE_HEAD "\"action\":\"search\",\"extra\":[1,2]}",
+		LINE_HEAD "\"action\":\"search\",\"ref\\u0041\":\"x\"}",
+		LINE_HEAD "\"action\":\"search\",\"big\":123456789012345678901234567890}",
+		LINE_HEAD "\"action\":\"search\",\"e\":1e400}",
+		"{\"ts\":\"2026-04-08T10:00:00\\u002b09:00\",\"staff_id\":\"S1\",\"action\":\"search\"}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (scan_check(&sc, bad[i], &ev))
+			fail_msg("accepted: %s", bad[i]);
+	}
+	watch_scan_release(&sc);
+}
+
+/* The file audit with the scanner: the same diagnostics as jansson's, in
+ * line order (a time-order error before a later parse error), a line far
+ * longer than the reader's block, and a last line without a newline. */
+static void test_audit_file_scanner(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	struct watch_audit_opts o = {0};
+	struct watch_counts c;
+	struct diag d;
+	struct buf b;
+	char path[128];
+	fx_build(f);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mamori-watch-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(path, sizeof(path), "%s/access.jsonl", tmpdir);
+	write_file(path,
+		   "{\"ts\":\"2026-04-09T10:00:00+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0060\",\"action\":\"view\"}\n"
+		   "\n"
+		   "{\"ts\":\"2026-04-08T10:00:00+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0061\",\"action\":\"view\"}\n"
+		   "{\"ts\":\"2026-04-09T10:00:00+09:00\",\"staff_id\":\"S1\",\"resident_id\":5,\"action\":\"view\"}\n"
+		   "{\"ts\":\"2026-04-09T10:00:01+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0062\",\"action\":\"view\",\"query\":\"\\ud800\"}\n"
+		   "{\"ts\":\"2026-04-09T10:00:02+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0063\",\"action\":\"view\",\"result\":\"maybe\"}");
+	diag_init(&d, 20);
+	o.events_path = path;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(watch_audit_file(f->t, &o, &c, NULL, &d), ERR_INVALID);
+	assert_int_equal(c.events, 1); /* the first line; the others are refused */
+	assert_int_equal(d.errors, 4);
+	assert_int_equal(d.items[0].line, 3);
+	assert_string_equal(d.items[0].field, "ts");
+	assert_int_equal(d.items[1].line, 4);
+	assert_string_equal(d.items[1].field, "resident_id");
+	assert_int_equal(d.items[2].line, 5); /* jansson: invalid Unicode */
+	assert_null(d.items[2].field);
+	assert_int_equal(d.items[3].line, 6);
+	assert_string_equal(d.items[3].field, "result");
+	diag_release(&d);
+	/* A 9 MB line (more than twice the reader's block) between two short
+	 * ones, and no newline at the end. */
+	buf_init(&b, BUF_MAX_DEFAULT);
+	assert_int_equal(buf_puts(&b, "{\"ts\":\"2026-04-08T10:00:00+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0060\",\"action\":\"view\",\"ref\":\"E1\"}\n"
+				      "{\"ts\":\"2026-04-08T10:00:01+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0061\",\"action\":\"view\",\"pad\":\""), 0);
+	for (int i = 0; i < 9 * 1024 * 1024; i++)
+		assert_int_equal(buf_putc(&b, 'x'), 0);
+	assert_int_equal(buf_puts(&b, "\"}\n{\"ts\":\"2026-04-08T10:00:02+09:00\",\"staff_id\":\"S1\",\"resident_id\":\"R0062\",\"action\":\"view\"}"), 0);
+	assert_int_equal(buf_putc(&b, '\0'), 0);
+	write_file(path, b.data);
+	buf_release(&b);
+	memset(&c, 0, sizeof(c));
+	diag_init(&d, 20);
+	assert_int_equal(watch_audit_file(f->t, &o, &c, NULL, &d), 0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(c.events, 3);
+	assert_int_equal(c.unexplained, 3);
+	diag_release(&d);
+	rm_tmp();
+	fx_free(f);
+}
+
 /* The ledger audit over hand-made records: other kinds are skipped, a
  * decision is an access, malformed bodies are named by index and the
  * audit still reads to the end. */
@@ -1066,6 +1335,9 @@ int main(void)
 		cmocka_unit_test(test_thresholds_applied),
 		cmocka_unit_test(test_alert_json_keyed),
 		cmocka_unit_test(test_audit_file_bad_input),
+		cmocka_unit_test(test_scanner_accepts),
+		cmocka_unit_test(test_scanner_refuses),
+		cmocka_unit_test(test_audit_file_scanner),
 		cmocka_unit_test(test_audit_ledger_records),
 		cmocka_unit_test(test_end_to_end_generated),
 	};

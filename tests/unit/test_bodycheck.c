@@ -1,0 +1,147 @@
+/*
+ * test_bodycheck.c - the ledger's one-pass body check
+ * (ledger_body_surely_valid, src/ledger/bodycheck.c) never accepts a body
+ * that jansson refuses: the set of bodies the ledger takes must stay
+ * exactly jansson's. Checked on edge cases, on deep nesting around the
+ * limit, and on access events with random mutations (seeded).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "base/base.h"
+#include "ledger/ledger_int.h"
+#include "../../bench/events.h"
+
+static long mismatches, fast_yes, total;
+
+static bool jansson_ok(const char *b, size_t n)
+{
+	json_t *j = json_loadb(b, n, 0, NULL);
+	bool ok = j && json_is_object(j);
+	json_decref(j);
+	return ok;
+}
+
+static void check(const char *b, size_t n)
+{
+	bool f = ledger_body_surely_valid(b, n), j = jansson_ok(b, n);
+
+	total++;
+	fast_yes += f;
+	if (f && !j) {
+		mismatches++;
+		if (mismatches < 10)
+			fprintf(stderr, "accepted but jansson refuses: %.*s\n", (int)n, b);
+	}
+}
+
+static void test_edge_cases(void **state)
+{
+	static const char *const cases[] = {
+	    "{}", " {} ", "{ }", "{\"a\":1}", "{\"a\":-0}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}",
+	    "{\"a\":1e5}", "{\"a\":1.5e3}", "{\"a\":123456789012345678}",
+	    "{\"a\":1234567890123456789}", "{\"a\":99999999999999999999}", "{\"a\":tru}",
+	    "{\"a\":truex}", "{\"a\":true}", "{\"a\":[1,2,]}", "{\"a\":[]}", "{\"a\":{}}",
+	    "{\"a\":[{}]}", "{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}",
+	    "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\t\"}", "{\"a\":1,\"a\":2}",
+	    "{\"a\" : 1 }\t", "[1]", "1", "\"s\"", "{\"a\":1}x", "{\"a\":1}{}", "{\"a\":nul}",
+	    "{\"a\":null}", "{\"a\":-}", "{\"a\":-1.25}", "{\"\":0}", "{\"a\":\"\xc3\xa9\"}",
+	    "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+	    "{\"a\":\"\xe6\x97\xa5\"}", "{\"a\":\"\x7f\"}", "{\"a\":1,}", "{,}", "{\"a\"1}",
+	    "{\"a\":0.0000000000000000000000000000000000001}", "{\"a\":[[[[1]]]]}",
+	    "{\"a\":\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"}", "{\"a\":\"\\u00e9\\uFFFF\"}", "", "{",
+	    "}", "{\"a\":\"unterminated}",
+	};
+	(void)state;
+	mismatches = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		check(cases[i], strlen(cases[i]));
+	assert_int_equal(mismatches, 0);
+	/* It must also say yes to the common case, or it would be useless. */
+	{
+		const char *common = "{\"a\":1,\"b\":\"日本\",\"c\":[true,null]}";
+		assert_true(ledger_body_surely_valid(common, strlen(common)));
+	}
+	assert_false(ledger_body_surely_valid("{\"a\":1", 6));
+	assert_false(ledger_body_surely_valid("[1]", 3));
+}
+
+static void test_nesting_limit(void **state)
+{
+	static char deep[5000];
+	(void)state;
+	mismatches = 0;
+	for (int d = 990; d < 1010; d++) {
+		size_t k = 0;
+		deep[k++] = '{';
+		memcpy(deep + k, "\"a\":", 4);
+		k += 4;
+		for (int i = 0; i < d; i++)
+			deep[k++] = '[';
+		for (int i = 0; i < d; i++)
+			deep[k++] = ']';
+		deep[k++] = '}';
+		check(deep, k);
+	}
+	assert_int_equal(mismatches, 0);
+}
+
+static void test_mutated_events(void **state)
+{
+	static const char ins[] = "{}[]\",:\\-.0123456789eE+tfnul \t\x01\x7f\xc3\xa9\xe6\x97\xa5"
+				  "\xf0\x9f\x98\x80\xed\xc0\xff";
+	char ev[BENCH_EVENT_MAX + 64], t[BENCH_EVENT_MAX + 64];
+	uint64_t rng = 7;
+	(void)state;
+
+	mismatches = 0;
+	fast_yes = 0;
+	total = 0;
+	for (uint64_t i = 0; i < 20000; i++) {
+		size_t n = bench_event(i, ev);
+		check(ev, n);
+		for (int m = 0; m < 8; m++) {
+			size_t tn = n;
+			int nm;
+			memcpy(t, ev, n);
+			nm = 1 + (int)((rng = bench_mix(rng)) % 3);
+			for (int q = 0; q < nm; q++) {
+				uint64_t x = bench_mix(rng++);
+				size_t pos = tn ? x % tn : 0;
+				int op = (int)((x >> 32) % 4);
+				char c = ins[(x >> 40) % (sizeof(ins) - 1)];
+				if (op == 0 && tn > 0) {
+					t[pos] = c;
+				} else if (op == 1 && tn < sizeof(t) - 1) {
+					memmove(t + pos + 1, t + pos, tn - pos);
+					t[pos] = c;
+					tn++;
+				} else if (op == 2 && tn > 0) {
+					memmove(t + pos, t + pos + 1, tn - pos - 1);
+					tn--;
+				} else {
+					tn = pos;
+				}
+			}
+			check(t, tn);
+		}
+	}
+	assert_int_equal(mismatches, 0);
+	/* The unmutated events are the common case and all pass fast. */
+	assert_true(fast_yes >= 20000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_edge_cases),
+	    cmocka_unit_test(test_nesting_limit),
+	    cmocka_unit_test(test_mutated_events),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
