@@ -36,6 +36,35 @@ static void explain_usage(FILE *f)
 		  "exit status: 0 success, 1 not found or unreadable, 2 usage error\n"));
 }
 
+/*
+ * The explanation templates the policy file declares (watch:
+ * explanations:), tried in this order after the built-in ones: a result
+ * "template" above is the first of them whose path exists for the access.
+ * Nothing when none is declared.
+ */
+static int explain_templates(const struct watch_thresholds *th, struct buf *out)
+{
+	static const char *const steps[WSTEP__COUNT] = WATCH_STEP_NAMES;
+	int r = 0;
+	if (!th->ntemplates)
+		return 0;
+	r = buf_puts(out, T("ポリシーで定義した説明のひな形（組み込みの説明の後に上から順に試します）:\n",
+			    "templates the policy declares (tried in this order after the built-in ones):\n"));
+	for (uint32_t i = 0; i < th->ntemplates && i < WATCH_TEMPLATES_MAX && r >= 0; i++) {
+		const struct watch_template *tp = &th->templates[i];
+		r = buf_printf(out, "  %s: %s (", tp->name, T(tp->label_ja, tp->label_en));
+		for (uint8_t k = 0; k < tp->npath && k < WATCH_PATH_MAX && r >= 0; k++)
+			r = buf_printf(out, "%s%s", k ? " -> " : "",
+				       tp->path[k] < WSTEP__COUNT ? steps[tp->path[k]] : "?");
+		if (r >= 0 && tp->within_days > 0)
+			r = buf_printf(out, T("、終了後 %d 日まで", ", up to %d days after closing"),
+				       (int)tp->within_days);
+		if (r >= 0)
+			r = buf_puts(out, ")\n");
+	}
+	return r < 0 ? r : 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	const char *help = NULL, *ref = NULL, *index = NULL;
@@ -84,7 +113,14 @@ int cmd_explain(int argc, char **argv)
 		cli_error(T("監視表を作れません: %s", "cannot build the watch tables: %s"), err_msg(r));
 		goto out;
 	}
-	watch_stream_thresholds(&th);
+	/* The policy file's watch: section, as mamori audit reads it: its
+	 * thresholds and its declared explanation templates. */
+	if ((r = instance_watch_thresholds(in, &th, &d)) < 0) {
+		diag_print(&d, stderr);
+		cli_error(T("ポリシーファイルを読めません: %s", "cannot read the policy file: %s"),
+			  err_msg(r));
+		goto out;
+	}
 	r = watch_explain(t, &th, instance_ledger(in), ref, (uint64_t)idx, &out);
 	if (r == ERR_NOT_FOUND) {
 		if (ref)
@@ -102,6 +138,10 @@ int cmd_explain(int argc, char **argv)
 		goto out;
 	}
 	if (r < 0) {
+		cli_error(T("説明できません: %s", "cannot explain: %s"), err_msg(r));
+		goto out;
+	}
+	if ((r = explain_templates(&th, &out)) < 0) {
 		cli_error(T("説明できません: %s", "cannot explain: %s"), err_msg(r));
 		goto out;
 	}

@@ -977,6 +977,235 @@ static bool count_u32(struct pctx *c, const yaml_node_t *n, const char *field, i
 
 #define DAY_SECS ((int64_t)86400)
 
+/* ---- watch: explanations: declared explanation templates ---- */
+
+static const char *const step_names[WSTEP__COUNT] = WATCH_STEP_NAMES;
+
+struct tmpl_arg {
+	struct watch_template *tp;
+	const yaml_node_t *name, *label, *path;
+	bool has_ja, has_en, name_seen, path_seen;
+};
+
+/* Copy a scalar into a fixed buffer of the template (the thresholds are
+ * copied by value and outlive the policy's arena). */
+static bool tmpl_text(struct pctx *c, const yaml_node_t *n, const char *field, char *out,
+		      size_t cap)
+{
+	const char *s = scalar(c, n, field, cap - 1);
+	if (!s)
+		return false;
+	memcpy(out, s, strlen(s) + 1);
+	return true;
+}
+
+static bool tmpl_label_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node_t *vn,
+			   void *arg)
+{
+	struct tmpl_arg *ta = arg;
+	(void)kn;
+	if (!strcmp(key, "ja"))
+		ta->has_ja = tmpl_text(c, vn, "label.ja", ta->tp->label_ja, sizeof(ta->tp->label_ja));
+	else if (!strcmp(key, "en"))
+		ta->has_en = tmpl_text(c, vn, "label.en", ta->tp->label_en, sizeof(ta->tp->label_en));
+	else
+		return false;
+	return true;
+}
+
+/* The steps that may follow step prev (WSTEP__COUNT: the first step). */
+static bool step_may_follow(int prev, int step, unsigned pos)
+{
+	switch (prev) {
+	case WSTEP__COUNT: return step == WSTEP_STAFF || step == WSTEP_STAFF_DEPT;
+	case WSTEP_STAFF: return step == WSTEP_CASE_ASSIGNED;
+	case WSTEP_STAFF_DEPT: return step == WSTEP_CASE_DEPT;
+	case WSTEP_CASE_ASSIGNED:
+	case WSTEP_CASE_DEPT: return pos == 2 && (step == WSTEP_CASE_RESIDENT || step == WSTEP_HOUSEHOLD);
+	case WSTEP_HOUSEHOLD: return step == WSTEP_RESIDENT;
+	default: return false;
+	}
+}
+
+static int step_list(struct buf *b, int prev, unsigned pos)
+{
+	int r = 0;
+	bool any = false;
+	for (int k = 0; k < WSTEP__COUNT && r >= 0; k++) {
+		if (prev != -1 && !step_may_follow(prev, k, pos))
+			continue;
+		r = buf_printf(b, "%s%s", any ? ", " : "", step_names[k]);
+		any = true;
+	}
+	return r;
+}
+
+/*
+ * A path "a -> b -> c": steps of the vocabulary (thresholds.h) separated
+ * by "->". An error points at the step's column in a one-line scalar.
+ */
+static bool tmpl_path(struct pctx *c, const yaml_node_t *n, struct watch_template *tp)
+{
+	const char *s;
+	size_t len, i = 0;
+	int prev = WSTEP__COUNT;
+	yaml_node_t at;
+	struct buf allowed;
+	bool ok = false;
+
+	if (!expect(c, n, YAML_SCALAR_NODE, "path"))
+		return false;
+	s = (const char *)n->data.scalar.value;
+	len = n->data.scalar.length;
+	at = *n;
+	buf_init(&allowed, 4096);
+	tp->npath = 0;
+	for (;;) {
+		size_t b, e;
+		int step = -1;
+		while (i < len && s[i] == ' ')
+			i++;
+		b = i;
+		while (i < len && s[i] != ' ' && s[i] != '-')
+			i++;
+		e = i;
+		/* Point at the step when the scalar sits on one line. */
+		if (n->start_mark.line == n->end_mark.line)
+			at.start_mark.column = n->start_mark.column + b +
+					       (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
+		for (int k = 0; k < WSTEP__COUNT; k++)
+			if (e - b == strlen(step_names[k]) && !memcmp(s + b, step_names[k], e - b))
+				step = k;
+		if (step < 0) {
+			buf_reset(&allowed);
+			(void)step_list(&allowed, -1, 0);
+			perr(c, &at, "path", T("'%.*s' は経路の段階ではありません（使える段階: %s）",
+					       "'%.*s' is not a step of a path (the steps are: %s)"),
+			     (int)(e - b), s + b, allowed.len ? allowed.data : "");
+			goto out;
+		}
+		if (tp->npath >= WATCH_PATH_MAX) {
+			perr(c, &at, "path", T("経路が長すぎます（最大 %d 段階）",
+					       "the path is too long (at most %d steps)"),
+			     WATCH_PATH_MAX);
+			goto out;
+		}
+		if (!step_may_follow(prev, step, tp->npath)) {
+			buf_reset(&allowed);
+			(void)step_list(&allowed, prev, tp->npath);
+			if (prev == WSTEP__COUNT)
+				perr(c, &at, "path", T("経路は %s で始まります（'%s' ではなく）",
+						       "a path starts with %s, not '%s'"),
+				     allowed.data, step_names[step]);
+			else
+				perr(c, &at, "path", T("'%s' の次に '%s' は来ません（来るのは: %s）",
+						       "'%s' cannot be followed by '%s' (what can: %s)"),
+				     step_names[prev], step_names[step], allowed.len ? allowed.data : "-");
+			goto out;
+		}
+		tp->path[tp->npath++] = (uint8_t)step;
+		prev = step;
+		while (i < len && s[i] == ' ')
+			i++;
+		if (i >= len)
+			break;
+		if (len - i < 2 || s[i] != '-' || s[i + 1] != '>') {
+			if (n->start_mark.line == n->end_mark.line)
+				at.start_mark.column = n->start_mark.column + i +
+						       (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
+			perr(c, &at, "path", "%s", T("段階は -> で区切ります", "steps are separated by ->"));
+			goto out;
+		}
+		i += 2;
+	}
+	if (prev != WSTEP_CASE_RESIDENT && prev != WSTEP_RESIDENT) {
+		perr(c, n, "path", "%s",
+		     T("経路は case.resident か resident.household -> resident で終わります",
+		       "a path ends with case.resident or resident.household -> resident"));
+		goto out;
+	}
+	ok = true;
+out:
+	buf_release(&allowed);
+	return ok;
+}
+
+static bool tmpl_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_node_t *vn, void *arg)
+{
+	struct tmpl_arg *ta = arg;
+	int64_t v;
+	(void)kn;
+	if (!strcmp(key, "name")) {
+		ta->name_seen = true;
+		const char *s = scalar(c, vn, "name", WATCH_TEMPLATE_NAME_MAX - 1);
+		bool ok = s != NULL;
+		for (const char *q = s; ok && *q; q++)
+			ok = (*q >= 'a' && *q <= 'z') || *q == '_';
+		if (s && !ok)
+			perr(c, vn, "name", T("'%s' は名前に使えません（a-z と _ のみ）",
+					      "'%s' is not a valid name (a-z and _ only)"),
+			     s);
+		if (ok) {
+			memcpy(ta->tp->name, s, strlen(s) + 1);
+			ta->name = vn;
+		}
+	} else if (!strcmp(key, "label")) {
+		ta->label = vn;
+		mapping_walk(c, vn, "label", tmpl_label_key, ta);
+	} else if (!strcmp(key, "path")) {
+		ta->path_seen = true;
+		if (tmpl_path(c, vn, ta->tp))
+			ta->path = vn;
+	} else if (!strcmp(key, "within_days")) {
+		if (integer(c, vn, key, 1, 3650, &v))
+			ta->tp->within_days = (int32_t)v;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void tmpl_item(struct pctx *c, yaml_node_t *item, unsigned i, void *arg)
+{
+	struct watch_thresholds *t = arg;
+	struct watch_template *tp = &t->templates[i];
+	struct tmpl_arg ta;
+	static const char *const builtin[] = {"none",	      "no_resident", "assigned",
+					      "declared",     "dept_open",   "dept_grace",
+					      "counter_flow", "household",   "namesake",
+					      "template"};
+	memset(tp, 0, sizeof(*tp));
+	memset(&ta, 0, sizeof(ta));
+	ta.tp = tp;
+	mapping_walk(c, item, "explanations", tmpl_key, &ta);
+	if (item->type != YAML_MAPPING_NODE)
+		return;
+	if (!ta.name_seen)
+		perr(c, item, "name", "%s", T("必須です", "required"));
+	if (!ta.path_seen)
+		perr(c, item, "path", "%s", T("必須です", "required"));
+	if (!ta.name || !ta.path)
+		return;
+	if (!ta.label || !ta.has_ja || !ta.has_en) {
+		perr(c, ta.label ? ta.label : item, "label", "%s",
+		     T("ja と en の両方が必要です", "needs both ja and en"));
+		return;
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(builtin); k++)
+		if (!strcmp(builtin[k], tp->name)) {
+			perr(c, ta.name, "name", T("'%s' は組み込みの説明の名前です",
+						   "'%s' is the name of a built-in explanation"),
+			     tp->name);
+			return;
+		}
+	for (unsigned k = 0; k < i; k++)
+		if (!strcmp(t->templates[k].name, tp->name)) {
+			perr(c, ta.name, "name", T("'%s' が重複しています", "'%s' is defined twice"),
+			     tp->name);
+			return;
+		}
+}
+
 struct watch_arg {
 	const yaml_node_t *office_open, *office_close, *scan_window, *scan_gap;
 };
@@ -1033,6 +1262,8 @@ static bool watch_key(struct pctx *c, const char *key, yaml_node_t *kn, yaml_nod
 		(void)factor(c, vn, key, &t->search_factor);
 	} else if (!strcmp(key, "min_peers")) {
 		(void)count_u32(c, vn, key, 1, 1000, &t->min_peers);
+	} else if (!strcmp(key, "explanations")) {
+		t->ntemplates = seq_walk(c, vn, key, WATCH_TEMPLATES_MAX, tmpl_item, t);
 	} else {
 		return false;
 	}

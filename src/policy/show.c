@@ -182,6 +182,36 @@ static int show_factor(struct buf *b, const char *key, double v)
 	return buf_printf(b, "  %s: %lld.%03lld\n", key, milli / 1000, milli % 1000);
 }
 
+/* The declared explanation templates, in the syntax the parser reads. */
+static int show_templates(struct buf *b, const struct watch_thresholds *t)
+{
+	static const char *const steps[WSTEP__COUNT] = WATCH_STEP_NAMES;
+	int r = 0;
+	if (!t->ntemplates)
+		return 0;
+	r = buf_puts(b, "  explanations:\n");
+	for (uint32_t i = 0; i < t->ntemplates && i < WATCH_TEMPLATES_MAX && r >= 0; i++) {
+		const struct watch_template *tp = &t->templates[i];
+		r = buf_printf(b, "    - name: %s\n      label: {ja: ", tp->name);
+		if (r >= 0)
+			r = q(b, tp->label_ja);
+		if (r >= 0)
+			r = buf_puts(b, ", en: ");
+		if (r >= 0)
+			r = q(b, tp->label_en);
+		if (r >= 0)
+			r = buf_puts(b, "}\n      path: \"");
+		for (uint8_t k = 0; k < tp->npath && k < WATCH_PATH_MAX && r >= 0; k++)
+			r = buf_printf(b, "%s%s", k ? " -> " : "",
+				       tp->path[k] < WSTEP__COUNT ? steps[tp->path[k]] : "?");
+		if (r >= 0)
+			r = buf_puts(b, "\"\n");
+		if (r >= 0 && tp->within_days > 0)
+			r = buf_printf(b, "      within_days: %d\n", (int)tp->within_days);
+	}
+	return r;
+}
+
 static int show_watch(struct buf *b, const struct watch_thresholds *t)
 {
 	int r = buf_puts(b, "watch:\n");
@@ -225,6 +255,8 @@ static int show_watch(struct buf *b, const struct watch_thresholds *t)
 		r = show_factor(b, "search_factor", t->search_factor);
 	if (r >= 0)
 		r = buf_printf(b, "  min_peers: %u\n", (unsigned)t->min_peers);
+	if (r >= 0)
+		r = show_templates(b, t);
 	return r;
 }
 

@@ -1450,7 +1450,9 @@ int watch_explain(const struct watch_tables *t, const struct watch_thresholds *t
 				    "result: NOT explained - nothing in the registry explains this access\n"));
 	else if (v.case_id)
 		r = buf_printf(out, T("結果: 説明あり ― %s（案件 %s）\n", "result: explained - %s (case %s)\n"),
-			       watch_expl_name(v.expl), v.case_id);
+			       v.expl == WE_TEMPLATE && v.template_name ? v.template_name
+								      : watch_expl_name(v.expl),
+			       v.case_id);
 	else
 		r = buf_printf(out, T("結果: 説明あり ― %s\n", "result: explained - %s\n"),
 			       watch_expl_name(v.expl));

@@ -19,6 +19,54 @@
 
 #include "base/base.h"
 
+/*
+ * Explanation templates the policy file declares (watch: explanations:,
+ * docs/watch.md "Declared explanation templates"): a path of relations
+ * from the person to the resident. The steps form a fixed vocabulary, each
+ * a relation the compact tables index:
+ *
+ *   staff -> case.assigned            a case assigned to the person
+ *   staff.department -> case.department  a case in the person's department
+ *   ... -> case.resident              the case is the resident's
+ *   ... -> resident.household -> resident  the case is of someone in the
+ *                                     resident's household
+ *
+ * A path is a start (staff or staff.department), the matching case step,
+ * and an end (case.resident, or resident.household -> resident): four
+ * paths in all. The case must be open at the event time or, with
+ * within_days > 0, closed at most within_days days before it.
+ */
+enum watch_step {
+	WSTEP_STAFF = 0,      /* "staff" */
+	WSTEP_STAFF_DEPT,     /* "staff.department" */
+	WSTEP_CASE_ASSIGNED,  /* "case.assigned" */
+	WSTEP_CASE_DEPT,      /* "case.department" */
+	WSTEP_CASE_RESIDENT,  /* "case.resident" */
+	WSTEP_HOUSEHOLD,      /* "resident.household" */
+	WSTEP_RESIDENT,       /* "resident" */
+	WSTEP__COUNT
+};
+/* The step names in enum order, for the parser and the policy shown. */
+#define WATCH_STEP_NAMES                                                                     \
+	{                                                                                    \
+		"staff", "staff.department", "case.assigned", "case.department",             \
+		"case.resident", "resident.household", "resident"                            \
+	}
+
+#define WATCH_TEMPLATES_MAX 16
+#define WATCH_PATH_MAX 4
+#define WATCH_TEMPLATE_NAME_MAX 48  /* bytes, NUL included */
+#define WATCH_TEMPLATE_LABEL_MAX 256 /* bytes, NUL included */
+
+struct watch_template {
+	char name[WATCH_TEMPLATE_NAME_MAX];          /* [a-z_]+ */
+	char label_ja[WATCH_TEMPLATE_LABEL_MAX];
+	char label_en[WATCH_TEMPLATE_LABEL_MAX];
+	uint8_t path[WATCH_PATH_MAX];                /* enum watch_step */
+	uint8_t npath;
+	int32_t within_days;                         /* 0: open at the time only */
+};
+
 /* Durations are in seconds; office hours in seconds of the JST day. */
 struct watch_thresholds {
 	int64_t case_grace;        /* a closed case still explains for 7 days */
@@ -40,6 +88,10 @@ struct watch_thresholds {
 	uint32_t search_floor;     /* searches without follow-up per day: 10 */
 	double search_factor;      /* ... and above 4 x the peer median */
 	uint32_t min_peers;        /* a peer group needs 3 other active staff */
+	/* Declared explanation templates, tried in order after the built-in
+	 * explanations; none by default. */
+	uint32_t ntemplates;
+	struct watch_template templates[WATCH_TEMPLATES_MAX];
 };
 
 #define WATCH_THRESHOLDS_DEFAULT                                                             \

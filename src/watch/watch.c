@@ -96,7 +96,7 @@ const char *watch_expl_name(enum watch_expl e)
 {
 	static const char *const names[WE__COUNT] = {
 		"none",	    "no_resident", "assigned",	"declared", "dept_open",
-		"dept_grace", "counter_flow", "household", "namesake",
+		"dept_grace", "counter_flow", "household", "namesake", "template",
 	};
 	if ((int)e < 0 || e >= WE__COUNT)
 		return NULL;
@@ -246,10 +246,81 @@ static const struct wt_rcase *declared_case(const struct watch *w, const char *c
 	return NULL;
 }
 
-/* The explanation of an access by known staff s to known resident rx. */
+/* Is the path of tp one of the four the vocabulary allows (thresholds.h)?
+ * The policy parser refuses the others; a template built in code that is
+ * not one of them explains nothing. */
+static bool template_path_ok(const struct watch_template *tp)
+{
+	if (tp->npath < 3 || tp->npath > WATCH_PATH_MAX)
+		return false;
+	if (!((tp->path[0] == WSTEP_STAFF && tp->path[1] == WSTEP_CASE_ASSIGNED) ||
+	      (tp->path[0] == WSTEP_STAFF_DEPT && tp->path[1] == WSTEP_CASE_DEPT)))
+		return false;
+	if (tp->npath == 3)
+		return tp->path[2] == WSTEP_CASE_RESIDENT;
+	return tp->path[2] == WSTEP_HOUSEHOLD && tp->path[3] == WSTEP_RESIDENT;
+}
+
+/* A case a template may use at ts: opened by then, and open or closed at
+ * most within_days days before. */
+static bool template_case_live(const struct watch_template *tp, const struct wt_rcase *c,
+			       int64_t ts)
+{
+	if (c->opened > ts)
+		return false;
+	if (c->closed == INT64_MAX || ts <= c->closed)
+		return true;
+	return tp->within_days > 0 && ts - c->closed <= (int64_t)tp->within_days * 86400;
+}
+
+/* The first case of resident m that ties staff s to it by tp's case step. */
+static const struct wt_rcase *template_case_of(const struct watch_tables *t,
+					       const struct watch_template *tp, uint32_t s,
+					       uint32_t m, int64_t ts)
+{
+	const struct wt_res *me = &t->res[m];
+	const struct wt_rcase *c = t->rcases + me->cfirst, *e = c + me->cn;
+	bool by_dept = tp->path[0] == WSTEP_STAFF_DEPT;
+	uint32_t dept = t->staff[s].dept;
+	for (; c < e; c++) {
+		if (by_dept ? c->dept != dept : c->assigned != s)
+			continue;
+		if (template_case_live(tp, c, ts))
+			return c;
+	}
+	return NULL;
+}
+
+/* The case by which template tp explains staff s's access to resident rx
+ * at ts, NULL if the path does not exist then. Reads the resident's cases
+ * and, for a household path, those of the household's members: the same
+ * indexes the built-in explanations read. */
+static const struct wt_rcase *template_match(const struct watch_tables *t,
+					     const struct watch_template *tp, uint32_t s,
+					     uint32_t rx, int64_t ts)
+{
+	const struct wt_rcase *c;
+	uint32_t h;
+	if (!template_path_ok(tp))
+		return NULL;
+	if (tp->path[0] == WSTEP_STAFF_DEPT && t->staff[s].dept == WT_NONE)
+		return NULL;
+	if ((c = template_case_of(t, tp, s, rx, ts)) || tp->npath == 3)
+		return c;
+	h = t->res[rx].hh;
+	if (h == WT_NONE)
+		return NULL;
+	for (uint32_t k = t->hh_first[h]; k < t->hh_first[h + 1]; k++)
+		if (t->hh_members[k] != rx && (c = template_case_of(t, tp, s, t->hh_members[k], ts)))
+			return c;
+	return NULL;
+}
+
+/* The explanation of an access by known staff s to known resident rx.
+ * *tmpl receives the declared template's index for WE_TEMPLATE. */
 static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 			       const struct watch_event *ev, const char **case_id, bool *strong,
-			       uint32_t *decl_assigned)
+			       uint32_t *decl_assigned, int *tmpl)
 {
 	const struct watch_tables *t = w->t;
 	const struct wt_staff *st = &t->staff[s];
@@ -325,6 +396,16 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 		*case_id = NULL;
 		return WE_NAMESAKE;
 	}
+	/* The templates the policy declared, in order, after every built-in
+	 * one. They are weak evidence for the scanning rule (*strong stays
+	 * false): a rule of the file, not the day's own work. */
+	for (uint32_t i = 0; i < w->th.ntemplates && i < WATCH_TEMPLATES_MAX; i++) {
+		if ((c = template_match(t, &w->th.templates[i], s, rx, ts))) {
+			*case_id = c->id;
+			*tmpl = (int)i;
+			return WE_TEMPLATE;
+		}
+	}
 	*case_id = NULL;
 	return WE_NONE;
 }
@@ -393,9 +474,10 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdict *verdict)
 {
 	const struct watch_tables *t = w->t;
-	struct watch_verdict v = {0};
+	struct watch_verdict v = {.template_index = -1};
 	struct day_ev *de;
 	int32_t day;
+	int tmpl = -1;
 	uint32_t person, rx = WT_NONE, decl_assigned = WT_NONE;
 	bool unknown = false;
 	int r;
@@ -452,8 +534,11 @@ int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdi
 	} else if (rx == WT_NONE) {
 		v.expl = WE_NONE; /* a record the registry does not know */
 	} else {
-		v.expl = explain(w, person, rx, ev, &v.case_id, &de->strong, &decl_assigned);
+		v.expl = explain(w, person, rx, ev, &v.case_id, &de->strong, &decl_assigned, &tmpl);
 	}
+	v.template_index = tmpl;
+	if (tmpl >= 0)
+		v.template_name = w->th.templates[tmpl].name;
 	/* Identifying a person among namesakes lasts from the search until
 	 * work on the person found starts: an update, print or export of a
 	 * resident of the surname searched for. Other accesses in between

@@ -82,6 +82,7 @@ enum watch_expl {
 	WE_COUNTER,      /* a dept case opened within counter_flow after */
 	WE_HOUSEHOLD,    /* an open dept case of a household member */
 	WE_NAMESAKE,     /* same surname as the person's last search */
+	WE_TEMPLATE,     /* a template the policy declared (thresholds.h) */
 	WE__COUNT
 };
 /* "assigned", ... ; NULL for an out-of-range value. */
@@ -118,6 +119,11 @@ struct watch_verdict {
 	bool off_hours;        /* outside office hours */
 	bool overtime;         /* ... inside approved overtime */
 	bool unknown_staff;    /* staff_id is not in the registry */
+	/* With expl == WE_TEMPLATE: the declared template's name (borrowed
+	 * from the engine's thresholds, valid while the engine lives) and its
+	 * index; NULL and -1 otherwise. */
+	const char *template_name;
+	int template_index;
 };
 
 /*

@@ -993,6 +993,186 @@ static void test_policy_watch_errors(void **state)
 	}
 }
 
+/* ---- watch: explanations: (declared explanation templates) ---- */
+
+static const char templates_section[] =
+	"watch:\n"
+	"  explanations:\n"
+	"    - name: dept_case_month\n"
+	"      label: {ja: \"所属の案件（終了後 30 日まで）\", en: \"a department case, up to 30 days after closing\"}\n"
+	"      path: staff.department -> case.department -> case.resident\n"
+	"      within_days: 30\n"
+	"    - name: assigned_household\n"
+	"      label:\n"
+	"        ja: 担当案件の世帯員\n"
+	"        en: a member of the household of an assigned case\n"
+	"      path: \"staff -> case.assigned -> resident.household -> resident\"\n";
+
+static void test_policy_watch_templates(void **state)
+{
+	struct watch_thresholds t, t2;
+	struct policy *p, *p2 = NULL;
+	struct buf a, b;
+	struct diag d;
+	(void)state;
+	diag_init(&d, 20);
+	buf_init(&a, 1 << 20);
+	buf_init(&b, 1 << 20);
+	p = policy_with(templates_section, &d);
+	if (!p) {
+		diag_print(&d, stderr);
+		fail_msg("the explanations do not parse");
+	}
+	policy_watch_thresholds(p, &t);
+	assert_int_equal(t.ntemplates, 2);
+	assert_string_equal(t.templates[0].name, "dept_case_month");
+	assert_string_equal(t.templates[0].label_ja, "所属の案件（終了後 30 日まで）");
+	assert_string_equal(t.templates[0].label_en, "a department case, up to 30 days after closing");
+	assert_int_equal(t.templates[0].npath, 3);
+	assert_int_equal(t.templates[0].path[0], WSTEP_STAFF_DEPT);
+	assert_int_equal(t.templates[0].path[1], WSTEP_CASE_DEPT);
+	assert_int_equal(t.templates[0].path[2], WSTEP_CASE_RESIDENT);
+	assert_int_equal(t.templates[0].within_days, 30);
+	assert_string_equal(t.templates[1].name, "assigned_household");
+	assert_string_equal(t.templates[1].label_ja, "担当案件の世帯員");
+	assert_int_equal(t.templates[1].npath, 4);
+	assert_int_equal(t.templates[1].path[0], WSTEP_STAFF);
+	assert_int_equal(t.templates[1].path[1], WSTEP_CASE_ASSIGNED);
+	assert_int_equal(t.templates[1].path[2], WSTEP_HOUSEHOLD);
+	assert_int_equal(t.templates[1].path[3], WSTEP_RESIDENT);
+	assert_int_equal(t.templates[1].within_days, 0);
+	/* The other thresholds keep their defaults. */
+	assert_int_equal(t.case_grace, 7 * 86400);
+	/* Round trip: show, parse what was shown, show again. */
+	assert_int_equal(policy_show(p, &a), 0);
+	assert_non_null(strstr(a.data, "  min_peers: 3\n  explanations:\n    - name: dept_case_month\n"));
+	assert_non_null(strstr(a.data, "      path: \"staff.department -> case.department -> case.resident\"\n"
+				       "      within_days: 30\n"));
+	assert_non_null(strstr(a.data, "      path: \"staff -> case.assigned -> resident.household -> resident\"\n"));
+	if (policy_parse("shown", a.data, a.len, &p2, &d) < 0) {
+		diag_print(&d, stderr);
+		fail_msg("the shown policy does not parse");
+	}
+	policy_watch_thresholds(p2, &t2);
+	assert_memory_equal(&t, &t2, sizeof(t));
+	assert_int_equal(policy_show(p2, &b), 0);
+	assert_string_equal(a.data, b.data);
+	policy_free(p);
+	policy_free(p2);
+	/* Without the key: no templates, and none shown. */
+	p = policy_with("watch: {case_grace: 3d}\n", &d);
+	assert_non_null(p);
+	policy_watch_thresholds(p, &t);
+	assert_int_equal(t.ntemplates, 0);
+	buf_reset(&a);
+	assert_int_equal(policy_show(p, &a), 0);
+	assert_null(strstr(a.data, "explanations"));
+	policy_free(p);
+	/* An empty list is allowed, and the largest one: 16 templates. */
+	p = policy_with("watch: {explanations: []}\n", &d);
+	assert_non_null(p);
+	policy_watch_thresholds(p, &t);
+	assert_int_equal(t.ntemplates, 0);
+	policy_free(p);
+	buf_reset(&a);
+	assert_int_equal(buf_puts(&a, "watch:\n  explanations:\n"), 0);
+	for (int i = 0; i < WATCH_TEMPLATES_MAX + 1; i++) {
+		char nm[8] = {'t', '_', (char)('a' + i), 0};
+		assert_int_equal(buf_printf(&a, "    - {name: %s, label: {ja: あ, en: a}, "
+					       "path: staff -> case.assigned -> case.resident}\n", nm), 0);
+		if (i == WATCH_TEMPLATES_MAX - 1) {
+			p = policy_with(a.data, &d);
+			if (!p) {
+				diag_print(&d, stderr);
+				fail_msg("16 templates do not parse");
+			}
+			policy_watch_thresholds(p, &t);
+			assert_int_equal(t.ntemplates, WATCH_TEMPLATES_MAX);
+			assert_string_equal(t.templates[15].name, "t_p");
+			policy_free(p);
+		}
+	}
+	buf_release(&a);
+	buf_release(&b);
+	diag_release(&d);
+}
+
+static void test_policy_watch_template_errors(void **state)
+{
+	char want[256];
+	int l = line_of("version: 1") + 1;
+	struct buf big;
+	(void)state;
+	i18n_set_thread(LANG_EN);
+	/* An unknown step: the place of the step and the steps allowed. */
+	snprintf(want, sizeof(want),
+		 "policy.yaml:%d:32: field 'path': 'case.dept' is not a step of a path (the steps are: "
+		 "staff, staff.department, case.assigned, case.department, case.resident, "
+		 "resident.household, resident)",
+		 l + 2);
+	bad_watch("watch:\n  explanations:\n    - {name: x, path: staff -> case.dept -> case.resident, "
+		  "label: {ja: あ, en: a}}\n",
+		  want);
+	/* In a quoted scalar the column counts the quote. */
+	snprintf(want, sizeof(want), "policy.yaml:%d:15: field 'path': 'staf' is not a step", l + 2);
+	bad_watch("watch:\n  explanations:\n    - {path: \"staf -> case.assigned -> case.resident\", "
+		  "name: x, label: {ja: あ, en: a}}\n",
+		  want);
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, "
+		  "path: staff -> case.department -> case.resident}]}\n",
+		  "'staff' cannot be followed by 'case.department' (what can: case.assigned)");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, path: case.resident}]}\n",
+		  "a path starts with staff, staff.department, not 'case.resident'");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, "
+		  "path: staff.department -> case.department}]}\n",
+		  "a path ends with case.resident or resident.household -> resident");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> resident.household}]}\n",
+		  "a path ends with case.resident");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> resident.household -> resident -> resident}]}\n",
+		  "the path is too long (at most 4 steps)");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, "
+		  "path: staff case.assigned -> case.resident}]}\n",
+		  "steps are separated by ->");
+	bad_watch("watch: {explanations: [{name: X1, label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "field 'name': 'X1' is not a valid name (a-z and _ only)");
+	bad_watch("watch: {explanations: [{name: household, label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "'household' is the name of a built-in explanation");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> case.resident}, {name: x, label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "'x' is defined twice");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ}, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "field 'label': needs both ja and en");
+	bad_watch("watch: {explanations: [{name: x, path: staff -> case.assigned -> case.resident}]}\n",
+		  "field 'label': needs both ja and en");
+	bad_watch("watch: {explanations: [{label: {ja: あ, en: a}, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "field 'name': required");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}}]}\n", "field 'path': required");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, within_days: 0, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "field 'within_days': must be a whole number from 1 to 3650");
+	bad_watch("watch: {explanations: [{name: x, label: {ja: あ, en: a}, why: 1, "
+		  "path: staff -> case.assigned -> case.resident}]}\n",
+		  "field 'why': unknown key");
+	bad_watch("watch: {explanations: {name: x}}\n", "field 'explanations': expected a list");
+	/* At most 16 templates. */
+	buf_init(&big, 1 << 20);
+	assert_int_equal(buf_puts(&big, "watch:\n  explanations:\n"), 0);
+	for (int i = 0; i < WATCH_TEMPLATES_MAX + 1; i++)
+		assert_int_equal(buf_printf(&big, "    - {name: t_%c, label: {ja: あ, en: a}, "
+						 "path: staff -> case.assigned -> case.resident}\n",
+					    'a' + i),
+				 0);
+	bad_watch(big.data, "field 'explanations': too many items (at most 16)");
+	buf_release(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1017,6 +1197,8 @@ int main(void)
 	    cmocka_unit_test(test_policy_watch_defaults),
 	    cmocka_unit_test(test_policy_watch_every_field),
 	    cmocka_unit_test(test_policy_watch_errors),
+	    cmocka_unit_test(test_policy_watch_templates),
+	    cmocka_unit_test(test_policy_watch_template_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -756,6 +756,116 @@ static void test_thresholds_applied(void **state)
 	fx_free(f);
 }
 
+
+/* Declared explanation templates (watch: explanations: in the policy):
+ * tried after the built-in explanations; the verdict names the one that
+ * explained an access; within_days on both sides of its edge. */
+static void set_template(struct watch_template *tp, const char *name, const uint8_t *path,
+			 uint8_t npath, int32_t within_days)
+{
+	memset(tp, 0, sizeof(*tp));
+	snprintf(tp->name, sizeof(tp->name), "%s", name);
+	snprintf(tp->label_ja, sizeof(tp->label_ja), "%s", "ラベル");
+	snprintf(tp->label_en, sizeof(tp->label_en), "%s", "label");
+	memcpy(tp->path, path, npath);
+	tp->npath = npath;
+	tp->within_days = within_days;
+}
+
+static void test_declared_templates(void **state)
+{
+	(void)state;
+	static const uint8_t dept_path[] = {WSTEP_STAFF_DEPT, WSTEP_CASE_DEPT, WSTEP_CASE_RESIDENT};
+	static const uint8_t hh_path[] = {WSTEP_STAFF, WSTEP_CASE_ASSIGNED, WSTEP_HOUSEHOLD,
+					  WSTEP_RESIDENT};
+	static const uint8_t bad_path[] = {WSTEP_STAFF, WSTEP_CASE_DEPT, WSTEP_CASE_RESIDENT};
+	struct fx *f = fx_new();
+	struct watch_thresholds th;
+	/* C1: R30's case in D1, closed 20 days before DAY0 at 10:00 (far past
+	 * the 7-day grace). C2: R7's case assigned to S3 (D2), opened 100
+	 * days ago and open: R8 shares R7's household, but the household
+	 * certificate wants a case opened within a day. C3: R31's open case
+	 * in D1 (a built-in explanation). */
+	add_case(f, "C1", 30, "D1", S2, at(DAY0 - 40, 9, 0, 0), at(DAY0 - 20, 10, 0, 0));
+	add_case(f, "C2", 7, "D2", S3, at(DAY0 - 100, 9, 0, 0), INT64_MAX);
+	add_case(f, "C3", 31, "D1", S2, at(DAY0 - 5, 9, 0, 0), INT64_MAX);
+	fx_build(f);
+	size_t a = add(f, at(DAY0, 10, 0, 0), S1, 30, WA_VIEW, NULL, NULL); /* closed + 20 d */
+	size_t b = add(f, at(DAY0, 10, 0, 1), S1, 30, WA_VIEW, NULL, NULL); /* ... + 1 s */
+	size_t c = add(f, at(DAY0, 11, 0, 0), S3, 8, WA_VIEW, NULL, NULL);  /* R7's household */
+	size_t d = add(f, at(DAY0, 11, 5, 0), S2, 8, WA_VIEW, NULL, NULL);  /* not S2's case */
+	size_t e = add(f, at(DAY0, 11, 10, 0), S1, 31, WA_VIEW, NULL, NULL); /* built-in */
+	size_t g = add(f, at(DAY0, 11, 15, 0), S3, 30, WA_VIEW, NULL, NULL); /* D2: no path */
+
+	/* Without templates (the default): nothing explains a to d. */
+	run(f, NULL);
+	for (size_t i = 0; i < f->nev; i++)
+		if (i != e) {
+			assert_int_equal(f->v[i].expl, WE_NONE);
+			assert_true(f->v[i].rules & (1u << WR_UNEXPLAINED));
+			assert_null(f->v[i].template_name);
+			assert_int_equal(f->v[i].template_index, -1);
+		}
+	assert_int_equal(f->v[e].expl, WE_DEPT_OPEN);
+	assert_true(flagged(f, a, WR_UNEXPLAINED));
+	assert_true(flagged(f, c, WR_UNEXPLAINED));
+
+	/* A department case up to 20 days after closing; a case assigned
+	 * to the person for someone of the resident's household. */
+	watch_thresholds_default(&th);
+	set_template(&th.templates[0], "dept_month", dept_path, 3, 20);
+	set_template(&th.templates[1], "assigned_hh", hh_path, 4, 0);
+	th.ntemplates = 2;
+	run(f, &th);
+	assert_int_equal(f->v[a].expl, WE_TEMPLATE);
+	/* template_name points into the engine's copy of the thresholds,
+	 * freed by run(): the index names the same template here. */
+	assert_non_null(f->v[a].template_name);
+	assert_string_equal(th.templates[f->v[a].template_index].name, "dept_month");
+	assert_int_equal(f->v[a].template_index, 0);
+	assert_string_equal(f->v[a].case_id, "C1");
+	assert_int_equal(f->v[a].rules, 0);
+	assert_false(flagged(f, a, -1));
+	assert_int_equal(f->v[b].expl, WE_NONE);
+	assert_null(f->v[b].template_name);
+	assert_true(flagged(f, b, WR_UNEXPLAINED));
+	assert_int_equal(f->v[c].expl, WE_TEMPLATE);
+	assert_non_null(f->v[c].template_name);
+	assert_int_equal(f->v[c].template_index, 1);
+	assert_string_equal(f->v[c].case_id, "C2");
+	assert_false(flagged(f, c, -1));
+	assert_int_equal(f->v[d].expl, WE_NONE);
+	assert_true(flagged(f, d, WR_UNEXPLAINED));
+	/* The built-in explanations come first. */
+	assert_int_equal(f->v[e].expl, WE_DEPT_OPEN);
+	assert_null(f->v[e].template_name);
+	assert_int_equal(f->v[g].expl, WE_NONE);
+	assert_string_equal(watch_expl_name(WE_TEMPLATE), "template");
+
+	/* One day more on within_days moves the edge by a day. */
+	th.templates[0].within_days = 19;
+	run(f, &th);
+	assert_int_equal(f->v[a].expl, WE_NONE);
+	th.templates[0].within_days = 21;
+	run(f, &th);
+	assert_int_equal(f->v[a].expl, WE_TEMPLATE);
+	assert_int_equal(f->v[b].expl, WE_TEMPLATE);
+
+	/* Without within_days only an open case counts: C1 is closed. */
+	th.templates[0].within_days = 0;
+	run(f, &th);
+	assert_int_equal(f->v[a].expl, WE_NONE);
+	assert_int_equal(f->v[c].expl, WE_TEMPLATE);
+
+	/* A path outside the vocabulary's four explains nothing. */
+	set_template(&th.templates[0], "bad", bad_path, 3, 30);
+	th.ntemplates = 1;
+	run(f, &th);
+	assert_int_equal(f->v[a].expl, WE_NONE);
+	assert_int_equal(f->v[c].expl, WE_NONE);
+	fx_free(f);
+}
+
 static void test_alert_json_keyed(void **state)
 {
 	(void)state;
@@ -1333,6 +1443,7 @@ int main(void)
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_thresholds_default_agree),
 		cmocka_unit_test(test_thresholds_applied),
+		cmocka_unit_test(test_declared_templates),
 		cmocka_unit_test(test_alert_json_keyed),
 		cmocka_unit_test(test_audit_file_bad_input),
 		cmocka_unit_test(test_scanner_accepts),
