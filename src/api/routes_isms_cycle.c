@@ -324,7 +324,12 @@ static int reply_incident(struct cyc *x, struct api_req *rq, struct api_reply *r
 	return r;
 }
 
-static int h_incident_triage(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+/* An incident workflow that takes a JSON body and answers the incident:
+ * triage and close share everything but the step itself. */
+typedef int (*incident_op)(struct isms_ctx *c, const char *id, json_t *body, struct diag *d);
+
+static int incident_body_op(struct api_server *s, struct api_req *rq, struct api_reply *rep,
+			    incident_op op)
 {
 	struct cyc x;
 	json_t *body = NULL;
@@ -332,7 +337,7 @@ static int h_incident_triage(struct api_server *s, struct api_req *rq, struct ap
 
 	if ((r = cyc_open(s, rq, rep, &x)) != 0 || !isms_api_body(rq, rep, &body))
 		goto out;
-	if ((r = cycle_incident_triage(&x.c, api_param(rq, 0), body, &x.d)) < 0) {
+	if ((r = op(&x.c, api_param(rq, 0), body, &x.d)) < 0) {
 		r = fail(rq, rep, r, &isms_kind_incidents, api_param(rq, 0), &x.d);
 		goto out;
 	}
@@ -341,6 +346,11 @@ out:
 	json_decref(body);
 	cyc_close(s, &x);
 	return r < 0 ? r : 0;
+}
+
+static int h_incident_triage(struct api_server *s, struct api_req *rq, struct api_reply *rep)
+{
+	return incident_body_op(s, rq, rep, cycle_incident_triage);
 }
 
 static int note_common(struct api_server *s, struct api_req *rq, struct api_reply *rep,
@@ -469,21 +479,7 @@ out:
 
 static int h_incident_close(struct api_server *s, struct api_req *rq, struct api_reply *rep)
 {
-	struct cyc x;
-	json_t *body = NULL;
-	int r;
-
-	if ((r = cyc_open(s, rq, rep, &x)) != 0 || !isms_api_body(rq, rep, &body))
-		goto out;
-	if ((r = cycle_incident_close(&x.c, api_param(rq, 0), body, &x.d)) < 0) {
-		r = fail(rq, rep, r, &isms_kind_incidents, api_param(rq, 0), &x.d);
-		goto out;
-	}
-	r = reply_incident(&x, rq, rep, 200);
-out:
-	json_decref(body);
-	cyc_close(s, &x);
-	return r < 0 ? r : 0;
+	return incident_body_op(s, rq, rep, cycle_incident_close);
 }
 
 static int h_incident_from_alert(struct api_server *s, struct api_req *rq, struct api_reply *rep)

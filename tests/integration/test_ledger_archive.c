@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fx_tree.h"
 #include "base/base.h"
 #include "base/buf.h"
 #include "base/diag.h"
@@ -56,31 +57,12 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static void rm_tree(const char *d)
-{
-	DIR *dh = opendir(d);
-	struct dirent *e;
-	char p[1024];
-
-	if (dh == NULL) {
-		unlink(d);
-		return;
-	}
-	while ((e = readdir(dh)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-		rm_tree(p);
-	}
-	closedir(dh);
-	rmdir(d);
-}
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	rm_tree(ARCH);
-	rm_tree(ARCH2);
+	fx_rm_tree(ARCH);
+	fx_rm_tree(ARCH2);
 	h_instance_free(&HI);
 	return 0;
 }

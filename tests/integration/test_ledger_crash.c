@@ -25,6 +25,7 @@
  * that has not started appending after a minute fails the test rather
  * than hang it.
  */
+#include "fx_tree.h"
 #include "base/base.h"
 
 #include <setjmp.h>
@@ -232,19 +233,6 @@ static MM_NORETURN void writer_main(const char *dir, unsigned round, bool big, i
 
 /* ---- the parent ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove a ledger directory whatever files its layout has. */
-static void rm_tree(const char *dir)
-{
-	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Teardown, also after a failed assertion: no writer and no directory
  * is left behind. */
@@ -257,7 +245,7 @@ static int kill_child(void **state)
 		child = 0;
 	}
 	if (test_dir != NULL) {
-		rm_tree(test_dir);
+		fx_rm_tree(test_dir);
 		free(test_dir);
 		test_dir = NULL;
 	}

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "fx_tree.h"
 #include "base/base.h"
 #include "base/actor.h"
 #include "base/buf.h"
@@ -148,36 +149,13 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_dir_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[600];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		struct stat sb;
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			rm_dir_files(p);
-			rmdir(p);
-		} else {
-			unlink(p);
-		}
-	}
-	closedir(d);
-}
 
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 	ledger_close(f->lg);
 	store_close(f->st);
-	rm_dir_files(f->dir);
-	rmdir(f->dir);
+	fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for src/ledger: append, read, reopen, validation, several
  * writers (handles, threads and processes), torn-tail recovery, a writer
  * killed mid-append, concurrent group commit. */
+#include "fx_tree.h"
 #include "base/base.h"
 
 #include <setjmp.h>
@@ -30,29 +31,10 @@ static char *make_dir(void)
 }
 
 /* Remove a directory tree (the ledger's files, seg/ and hash/). */
-static void rm_tree(const char *d)
-{
-	DIR *dh = opendir(d);
-	struct dirent *e;
-	char p[1024];
-
-	if (dh == NULL) {
-		unlink(d);
-		return;
-	}
-	while ((e = readdir(dh)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-		rm_tree(p);
-	}
-	closedir(dh);
-	rmdir(d);
-}
 
 static void rm_dir(char *d)
 {
-	rm_tree(d);
+	fx_rm_tree(d);
 	free(d);
 }
 

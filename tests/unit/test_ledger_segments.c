@@ -3,6 +3,7 @@
  * across a boundary, torn tails in the last segment, the move of a
  * single-file ledger, sealing, archiving, reads from the archive and
  * ERR_ARCHIVED, and verification across archives (tampering included). */
+#include "fx_tree.h"
 #include "base/base.h"
 
 #include <setjmp.h>
@@ -30,25 +31,6 @@
 
 static uint8_t seed[32], pk[32];
 
-static void rm_tree(const char *d)
-{
-	DIR *dh = opendir(d);
-	struct dirent *e;
-	char p[1024];
-
-	if (dh == NULL) {
-		unlink(d);
-		return;
-	}
-	while ((e = readdir(dh)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-		rm_tree(p);
-	}
-	closedir(dh);
-	rmdir(d);
-}
 
 static char *make_dir(void)
 {
@@ -60,7 +42,7 @@ static char *make_dir(void)
 
 static void done_dir(char *d)
 {
-	rm_tree(d);
+	fx_rm_tree(d);
 	free(d);
 }
 
@@ -712,7 +694,7 @@ static void test_seal_archive(void **state)
 	ledger_close(ro);
 	buf_release(&b);
 	buf_release(&r3);
-	rm_tree(arch);
+	fx_rm_tree(arch);
 	done_dir(d);
 }
 
