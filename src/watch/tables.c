@@ -134,13 +134,11 @@ uint32_t idmap_get(const struct idmap *m, const char *key)
 	return idmap_get_n(m, key, strlen(key));
 }
 
-/* Insert key if absent with value *next (then ++*next); the key's value
- * either way. The map must have been sized for every key. */
-uint32_t idmap_intern(struct idmap *m, const char *key, uint32_t *next)
+/* idmap_intern for a key of length len whose mem_hash is h. */
+static uint32_t idmap_intern_h(struct idmap *m, const char *key, size_t len, uint64_t h,
+			       uint32_t *next)
 {
 	char pad[IDMAP_INLINE] = {0};
-	size_t len = strlen(key);
-	uint64_t h = mem_hash(key, len);
 	uint32_t h32 = (uint32_t)(h >> 32);
 	size_t mask = m->cap - 1, i = (size_t)h & mask;
 	if (len < IDMAP_INLINE)
@@ -180,6 +178,33 @@ uint32_t idmap_intern(struct idmap *m, const char *key, uint32_t *next)
 	return e->val;
 }
 
+/* Insert key if absent with value *next (then ++*next); the key's value
+ * either way. The map must have been sized for every key. */
+uint32_t idmap_intern(struct idmap *m, const char *key, uint32_t *next)
+{
+	size_t len = strlen(key);
+	return idmap_intern_h(m, key, len, mem_hash(key, len), next);
+}
+
+/*
+ * A memo of the last value found for a few string pointers: a million
+ * cases name a few hundred departments and members of staff, and the
+ * registry's loader hands out one pointer per distinct value, so most
+ * lookups end here without hashing. Keyed by the pointer, it is right
+ * however the strings were stored: one pointer is one string.
+ */
+#define PTR_MEMO_BITS 10
+#define PTR_MEMO (1u << PTR_MEMO_BITS)
+struct ptr_memo {
+	const char *p[PTR_MEMO]; /* NULL: empty */
+	uint32_t v[PTR_MEMO];
+};
+
+static size_t ptr_memo_slot(const char *p)
+{
+	return (size_t)(((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL) >> (64 - PTR_MEMO_BITS));
+}
+
 static bool strlist_has(const struct strlist *l, const char *s)
 {
 	for (uint32_t i = 0; i < l->n; i++)
@@ -215,6 +240,83 @@ static char *group_key(const struct reg_staff *s)
 	free(v);
 	out = buf_detach(&b, &len);
 	return out;
+}
+
+/*
+ * How far ahead cases_build reads: the case ids lie in the registry's
+ * arena in the order the store gave them, not in the order of the cases,
+ * and the case map is far larger than the cache, so each insertion would
+ * otherwise wait twice for memory. The id string is fetched 2 * CASE_AHEAD
+ * cases ahead; CASE_AHEAD cases ahead it is hashed (kept in a ring of
+ * CASE_RING) and its map slot fetched.
+ */
+#define CASE_AHEAD 8
+#define CASE_RING (2 * CASE_AHEAD)
+
+static void case_hash(const struct watch_tables *t, const char *id, size_t *len, uint64_t *h)
+{
+	*len = strlen(id);
+	*h = mem_hash(id, *len);
+	__builtin_prefetch(&t->case_ids.slot[(size_t)*h & (t->case_ids.cap - 1)]);
+}
+
+/* The cases of reg into t->cases and the case map, and the number of
+ * cases per resident into t->res_case_first[1..]. */
+static void cases_build(struct watch_tables *t, const struct registry_data *reg)
+{
+	struct ptr_memo *dept = xcalloc(1, sizeof(*dept)), *staff = xcalloc(1, sizeof(*staff));
+	size_t alen[CASE_RING];
+	uint64_t ahash[CASE_RING];
+	const char *last_res = NULL;
+	uint32_t last_rx = WT_NONE, next = 0;
+	size_t n = t->ncases;
+
+	for (size_t k = 0; k < n && k < CASE_AHEAD; k++)
+		case_hash(t, reg->cases[k].id, &alen[k % CASE_RING], &ahash[k % CASE_RING]);
+	for (size_t i = 0; i < n; i++) {
+		const struct reg_case *rc = &reg->cases[i];
+		struct wt_case *c = &t->cases[i];
+		size_t j = i + CASE_AHEAD;
+
+		if (j + CASE_AHEAD < n)
+			__builtin_prefetch(reg->cases[j + CASE_AHEAD].id);
+		if (j < n)
+			case_hash(t, reg->cases[j].id, &alen[j % CASE_RING], &ahash[j % CASE_RING]);
+		(void)idmap_intern_h(&t->case_ids, rc->id, alen[i % CASE_RING],
+				     ahash[i % CASE_RING], &next);
+		c->id = rc->id;
+		c->opened = rc->opened;
+		c->closed = rc->closed == TS_NONE ? INT64_MAX : rc->closed;
+		/* Cases come sorted by resident: a run of them names one. */
+		if (!last_res || rc->resident_id != last_res) {
+			last_res = rc->resident_id;
+			last_rx = idmap_get(&t->res_ids, rc->resident_id);
+		}
+		c->res = last_rx;
+		c->dept = WT_NONE;
+		if (rc->dept) {
+			size_t s = ptr_memo_slot(rc->dept);
+			if (dept->p[s] != rc->dept) {
+				uint32_t dn = (uint32_t)t->dept_ids.n;
+				dept->v[s] = idmap_intern(&t->dept_ids, rc->dept, &dn);
+				dept->p[s] = rc->dept;
+			}
+			c->dept = dept->v[s];
+		}
+		c->assigned = WT_NONE;
+		if (rc->assigned_to) {
+			size_t s = ptr_memo_slot(rc->assigned_to);
+			if (staff->p[s] != rc->assigned_to) {
+				staff->v[s] = idmap_get(&t->staff_ids, rc->assigned_to);
+				staff->p[s] = rc->assigned_to;
+			}
+			c->assigned = staff->v[s];
+		}
+		if (c->res != WT_NONE)
+			t->res_case_first[c->res + 1]++;
+	}
+	free(dept);
+	free(staff);
 }
 
 int watch_tables_build(const struct registry_data *reg, struct watch_tables **out)
@@ -295,21 +397,7 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	 * order, which is by opening time within a resident). */
 	t->cases = xcalloc(t->ncases ? t->ncases : 1, sizeof(*t->cases));
 	t->res_case_first = xcalloc(t->nres + 1, sizeof(uint32_t));
-	next = 0;
-	for (size_t i = 0; i < t->ncases; i++) {
-		const struct reg_case *rc = &reg->cases[i];
-		struct wt_case *c = &t->cases[i];
-		uint32_t dn = (uint32_t)t->dept_ids.n;
-		(void)idmap_intern(&t->case_ids, rc->id, &next);
-		c->id = rc->id;
-		c->opened = rc->opened;
-		c->closed = rc->closed == TS_NONE ? INT64_MAX : rc->closed;
-		c->res = idmap_get(&t->res_ids, rc->resident_id);
-		c->dept = rc->dept ? idmap_intern(&t->dept_ids, rc->dept, &dn) : WT_NONE;
-		c->assigned = idmap_get(&t->staff_ids, rc->assigned_to);
-		if (c->res != WT_NONE)
-			t->res_case_first[c->res + 1]++;
-	}
+	cases_build(t, reg);
 	for (size_t i = 0; i < t->nres; i++)
 		t->res_case_first[i + 1] += t->res_case_first[i];
 	t->res_cases = xcalloc(t->ncases ? t->ncases : 1, sizeof(uint32_t));
