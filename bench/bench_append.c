@@ -23,7 +23,8 @@
  * for every body before its one-pass check, src/ledger/bodycheck.c)
  * and the leaf hash of the record line (merkle_leaf_hash: libcrypto's SHA-256):
  *   cost_us threads=T batch=B json_parse=.. leaf_hash=.. append=..
- * (append: the wall time of one append as one thread sees it).
+ * (append: the wall time of one append as one thread sees it; --no-cost
+ * leaves the second line out, so that a profile sees only the appends).
  * The events are made before the timed part (as in the SQLite peer), so
  * that the time is the store's, not the making of the test data's.
  */
@@ -50,6 +51,7 @@ static atomic_int failed;
 /* Every event of the run, made before the timed part: event i is
  * events[i], of events_len[i] bytes. */
 static char (*events)[BENCH_EVENT_MAX];
+static bool no_cost; /* --no-cost: skip the per-record costs (for profiling) */
 static size_t *events_len;
 
 static void *worker(void *arg)
@@ -92,13 +94,17 @@ int main(int argc, char **argv)
 	double secs;
 	int rc = 1;
 
+	if (argc > 1 && !strcmp(argv[argc - 1], "--no-cost")) {
+		no_cost = true;
+		argc--;
+	}
 	if (argc == 6 && !strcmp(argv[4], "--batch") &&
 	    parse_i64(argv[5], strlen(argv[5]), 1, BATCH_MAX, &b) < 0)
 		argc = 0;
 	if ((argc != 4 && argc != 6) || parse_i64(argv[2], strlen(argv[2]), 1, 256, &threads) < 0 ||
 	    parse_i64(argv[3], strlen(argv[3]), 1, 10000000, &per) < 0) {
 		fprintf(stderr, "usage: bench_append DIR THREADS(1-256) APPENDS_PER_THREAD "
-				"[--batch B(1-10000)]\n");
+				"[--batch B(1-10000)] [--no-cost]\n");
 		return 2;
 	}
 	per_thread = (long)per;
@@ -137,7 +143,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	buf_init(&rec, LEDGER_BODY_MAX * 2);
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n && !no_cost; i++) {
 		uint8_t leaf[MERKLE_HASH_SIZE];
 		char body[BENCH_EVENT_MAX];
 		size_t len = bench_event(i, body);

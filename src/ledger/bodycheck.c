@@ -26,6 +26,8 @@
 #include "base/base.h"
 #include "ledger/ledger_int.h"
 
+#include <endian.h>
+
 #define BODY_DEPTH_MAX 1000
 
 struct scan {
@@ -49,13 +51,48 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/*
+ * The bytes of w (eight bytes of a string, the first in the low byte) that
+ * need a look of their own: a quote, a backslash, a control byte (< 0x20)
+ * or a byte of a multi-byte UTF-8 sequence (>= 0x80), each flagged by its
+ * high bit. The zero-byte tests may also flag a byte above one that truly
+ * matches (a borrow runs upwards), never one below it: so a word without
+ * flags is plain, and the lowest flag is always a byte that matches.
+ */
+static uint64_t word_special(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS;
+}
+
 /* A string, s->p at its opening quote. */
 static bool scan_string(struct scan *s)
 {
 	const unsigned char *p = s->p + 1, *end = s->end;
 
 	while (p < end) {
-		unsigned c = *p;
+		unsigned c;
+
+		/* Plain ASCII goes eight bytes at a time, up to the first byte
+		 * that needs a look (the bytes are read as little-endian). */
+		while (end - p >= 8) {
+			uint64_t w, m;
+
+			memcpy(&w, p, 8);
+			w = le64toh(w);
+			if ((m = word_special(w)) != 0) {
+				p += (unsigned)__builtin_ctzll(m) / 8;
+				break;
+			}
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		c = *p;
 
 		if (c == '"') {
 			s->p = p + 1;

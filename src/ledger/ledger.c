@@ -16,6 +16,7 @@
 #include "ledger/ledger_int.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
+#include "ledger/par.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -107,7 +108,13 @@ struct ledger {
 	size_t nsegs, segs_cap;
 	uint64_t clock;
 	unsigned open_segs;
+	/* The second thread for the body checks and leaf hashes of large
+	 * appends (par.h). */
+	struct par par;
 };
+
+/* Appends of at least this many records split their CPU work in two. */
+#define PAR_MIN 128
 
 /*
  * The hashes that a run of appended leaves completes, per level, waiting
@@ -1308,6 +1315,7 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 	pthread_mutex_init(&l->seg_mu, NULL);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
+	par_init(&l->par);
 	if (mode == LEDGER_WRITE) {
 		if ((r = dir_path(l, "LOCK", p, sizeof(p))) < 0)
 			goto out;
@@ -1370,6 +1378,7 @@ void ledger_close(struct ledger *l)
 			(void)hashes_mark_synced(l, l->tree.size);
 		ledger_unlock(l);
 	}
+	par_stop(&l->par);
 	w_close(l);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd); /* would release the flock, were it held */
@@ -1594,6 +1603,23 @@ static bool commit_undo(struct ledger *l, struct chunk *c, size_t n)
 	return ok;
 }
 
+/* The leaf hashes of a group's lines: line i is text[start[i],
+ * start[i + 1]), its '\n' last. */
+struct leaves_hash {
+	const char *text;
+	size_t *start;
+	uint8_t (*leaf)[MERKLE_HASH_SIZE];
+};
+
+static void leaves_hash_range(void *ctx, size_t lo, size_t hi)
+{
+	struct leaves_hash *lh = ctx;
+
+	for (size_t i = lo; i < hi; i++)
+		merkle_leaf_hash(lh->text + lh->start[i], lh->start[i + 1] - lh->start[i] - 1,
+				 lh->leaf[i]);
+}
+
 /*
  * Write one group (the appends queued in this process, in order) at the
  * end of the ledger and make it durable, all under the flock: find the
@@ -1608,8 +1634,10 @@ static bool commit_undo(struct ledger *l, struct chunk *c, size_t n)
 static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t per_seg,
 			  bool *failed)
 {
-	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE];
+	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE];
 	struct merkle_builder *tree = xmalloc(sizeof(*tree));
+	struct leaves_hash lh = { NULL, NULL, NULL };
+	size_t bytes;
 	struct hash_batch hb;
 	struct buf text, idx;
 	struct chunk *ch = NULL;
@@ -1624,6 +1652,13 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	batch_init(&hb);
 	if ((r = group_count(group, &total)) < 0)
 		goto out;
+	/* Each record's line start (one more for the end) and leaf hash. */
+	if (total >= SIZE_MAX / 64 || (r = size_mul((size_t)total + 1, sizeof(size_t), &bytes)) < 0) {
+		r = ERR_TOO_LARGE;
+		goto out;
+	}
+	lh.start = xmalloc(bytes);
+	lh.leaf = xmalloc((size_t)total * MERKLE_HASH_SIZE + 1);
 	if ((r = ledger_lock(l)) < 0)
 		goto out;
 	locked = true;
@@ -1640,7 +1675,6 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		for (size_t i = 0; i < g->n; i++, next++) {
 			size_t line_start = text.len;
 			struct chunk *c;
-			unsigned k;
 			uint8_t e[8];
 
 			if (in_seg >= per_seg || nch == 0) {
@@ -1665,13 +1699,11 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 			c->t1 = text.len;
 			c->x1 = idx.len;
 			in_seg++;
-			/* The leaf is the line without its '\n'. */
-			merkle_leaf_hash(text.data + line_start, text.len - line_start - 1, leaf);
-			if ((r = merkle_builder_append(tree, leaf, completed, &k)) < 0 ||
-			    (r = batch_add(&hb, tree->size, completed, k)) < 0)
-				goto out;
+			lh.start[next - start] = line_start;
 		}
 	}
+	lh.start[total] = text.len;
+	lh.text = text.data;
 	/*
 	 * The lines go first (into segments the group starts, whose .log is
 	 * created empty: a leftover of a writer that died there counts for
@@ -1695,6 +1727,21 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		if (r == 0)
 			r = pwrite_all(ch[i].log_fd, text.data + ch[i].t0, ch[i].t1 - ch[i].t0,
 				       ch[i].log_off);
+		/* The disk starts on the lines while the leaves are hashed;
+		 * the fdatasync below still waits for all of them. */
+		if (r == 0)
+			(void)sync_file_range(ch[i].log_fd, (off64_t)ch[i].log_off,
+					      (off64_t)(ch[i].t1 - ch[i].t0), SYNC_FILE_RANGE_WRITE);
+	}
+	/* The leaves are the lines without their '\n', hashed on two cores
+	 * when the group is large; then the tree grows in order. */
+	if (r == 0)
+		par_split(&l->par, leaves_hash_range, &lh, (size_t)total, PAR_MIN);
+	for (uint64_t i = 0; i < total && r == 0; i++) {
+		unsigned k;
+
+		if ((r = merkle_builder_append(tree, lh.leaf[i], completed, &k)) == 0)
+			r = batch_add(&hb, tree->size, completed, k);
 	}
 	if (r == 0)
 		r = batch_write(l, &hb, &touched);
@@ -1763,8 +1810,28 @@ out:
 	free(ch);
 	batch_release(&hb);
 	free(tree);
+	free(lh.start);
+	free(lh.leaf);
 	buf_release(&text);
 	buf_release(&idx);
+}
+
+/* The records of one append checked, in two halves (par.h): bad[0] for
+ * the half that starts at 0, bad[1] for the other. */
+struct recs_check {
+	const struct audit_rec *recs;
+	bool bad[2];
+};
+
+static void recs_check_range(void *ctx, size_t lo, size_t hi)
+{
+	struct recs_check *c = ctx;
+	bool bad = false;
+
+	for (size_t i = lo; i < hi && !bad; i++)
+		bad = !kind_valid(c->recs[i].kind) || !actor_valid(c->recs[i].actor) ||
+		      !body_valid(c->recs[i].body, c->recs[i].body_len);
+	c->bad[lo != 0] = bad;
 }
 
 int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n, uint64_t *first)
@@ -1781,9 +1848,11 @@ int ledger_append_many(struct ledger *l, const struct audit_rec *recs, size_t n,
 		r = ERR_INVALID;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (!kind_valid(recs[i].kind) || !actor_valid(recs[i].actor) ||
-		    !body_valid(recs[i].body, recs[i].body_len)) {
+	{
+		struct recs_check rc = { recs, { false, false } };
+
+		par_split(&l->par, recs_check_range, &rc, n, PAR_MIN);
+		if (rc.bad[0] || rc.bad[1]) {
 			r = ERR_INVALID;
 			goto out;
 		}

@@ -15,7 +15,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include "ledger/par.h"
 #include <sodium.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -63,6 +63,7 @@ struct verifier {
 	char log_name[4096]; /* its .log as reports name it */
 	char idx_name[4096];
 	bool in_archive;     /* read from an archive directory */
+	struct par par;      /* the second thread that hashes batches */
 };
 
 static void report(struct verifier *v, int64_t entry, const char *file, uint64_t offset,
@@ -446,7 +447,9 @@ static int cps_at(struct verifier *v, const struct merkle_builder *t, size_t *ne
 	return 0;
 }
 
-/* Add a leaf to the tree and check the stored hashes it completes. */
+/* Add a leaf to the tree (and to the segment's own tree seg_t, when a seal
+ * asks for it; else seg_t is NULL) and check the stored hashes it
+ * completes. */
 static int leaf_add(struct verifier *v, struct merkle_builder *t, struct merkle_builder *seg_t,
 		    const uint8_t leaf[MERKLE_HASH_SIZE], uint64_t rec_off, size_t *next_cp)
 {
@@ -455,7 +458,7 @@ static int leaf_add(struct verifier *v, struct merkle_builder *t, struct merkle_
 	int r;
 
 	if ((r = merkle_builder_append(t, leaf, completed, &k)) < 0 ||
-	    (r = merkle_builder_append(seg_t, leaf, NULL, NULL)) < 0)
+	    (seg_t != NULL && (r = merkle_builder_append(seg_t, leaf, NULL, NULL)) < 0))
 		return r;
 	for (unsigned h = 0; h < k; h++)
 		if ((r = hash_check(v, h, (t->size >> h) - 1, completed[h], rec_off)) < 0)
@@ -617,23 +620,137 @@ static int seg_open(struct verifier *v, const struct seg_info *si, FILE **f)
  * everything on one core.
  */
 #define VB_LINES 4096
+/* Room for the hashes a batch completes: each leaf itself, and at most one
+ * interior hash per leaf plus the levels above the batch. */
+#define VB_DONE (2 * VB_LINES + 2 * MERKLE_HEIGHT_MAX)
 
+/* The root of the tree after leaf k of a batch, where a checkpoint is. */
+struct vroot {
+	size_t k;
+	uint8_t root[MERKLE_HASH_SIZE];
+};
+
+/*
+ * A batch of lines and what hashing it computed. The tree grows on the
+ * hashing side: t (and seg_t, for a sealed segment) gain the batch's
+ * leaves in order, and the hashes each leaf completes (itself first, then
+ * the interior hashes, level by level) are kept for the checking side,
+ * with the root at each checkpoint's size. The checking side then compares
+ * them with what is stored, record by record, and never touches t while a
+ * batch is being hashed.
+ */
 struct vbatch {
 	struct buf text;            /* the lines, '\n' included, back to back */
 	size_t start[VB_LINES + 1]; /* line k is text[start[k], start[k + 1]) */
-	uint8_t leaf[VB_LINES][MERKLE_HASH_SIZE];
 	size_t n;
 	bool torn; /* the line after the n read lacks its '\n' (or is too long) */
+	/* The leaf hashes; the first pre of them computed by the reading
+	 * side (below), the others by hashing. */
+	uint8_t leaf[VB_LINES][MERKLE_HASH_SIZE];
+	size_t pre;
+	/* Set before hashing. */
+	struct merkle_builder *t, *seg_t;
+	const struct cp *cps;
+	size_t ncps;
+	/* Set by hashing: t->size before the batch; leaf k completed the
+	 * hashes done[dstart[k], dstart[k + 1]), of levels 0, 1, ... */
+	uint64_t base;
+	int err;
+	size_t nok; /* leaves added to the tree: n, or fewer after err */
+	size_t dstart[VB_LINES + 1];
+	uint8_t done[VB_DONE][MERKLE_HASH_SIZE];
+	struct vroot *roots; /* in order of k; malloc'd, kept for reuse */
+	size_t nroots, roots_cap;
 };
 
-static void *vbatch_hash(void *arg)
+/* The leaf hashes of lines [lo, hi) of b. */
+static void vbatch_leaves(struct vbatch *b, size_t lo, size_t hi)
 {
-	struct vbatch *b = arg;
-
-	for (size_t k = 0; k < b->n; k++)
+	for (size_t k = lo; k < hi; k++)
 		merkle_leaf_hash(b->text.data + b->start[k], b->start[k + 1] - b->start[k] - 1,
 				 b->leaf[k]);
-	return NULL;
+}
+
+static void vbatch_hash(struct vbatch *b)
+{
+	size_t d = 0, lo = 0, hi = b->ncps;
+
+	b->base = b->t->size;
+	b->err = 0;
+	b->nok = 0;
+	b->nroots = 0;
+	/* The first checkpoint beyond the tree as it is (cps are sorted by
+	 * size). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->cps[mid].size <= b->base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	vbatch_leaves(b, b->pre, b->n);
+	for (size_t k = 0; k < b->n; k++) {
+		unsigned kk;
+
+		b->dstart[k] = d;
+		BUG_ON(d + MERKLE_HEIGHT_MAX > VB_DONE);
+		if ((b->err = merkle_builder_append(b->t, b->leaf[k], b->done + d, &kk)) < 0 ||
+		    (b->seg_t != NULL &&
+		     (b->err = merkle_builder_append(b->seg_t, b->leaf[k], NULL, NULL)) < 0)) {
+			break;
+		}
+		d += kk;
+		b->nok = k + 1;
+		if (lo < b->ncps && b->cps[lo].size == b->t->size) {
+			if (b->nroots == b->roots_cap) {
+				b->roots_cap = b->roots_cap ? b->roots_cap * 2 : 16;
+				b->roots = xrealloc(b->roots, b->roots_cap * sizeof(*b->roots));
+			}
+			b->roots[b->nroots].k = k;
+			merkle_builder_root(b->t, b->roots[b->nroots++].root);
+			while (lo < b->ncps && b->cps[lo].size == b->t->size)
+				lo++;
+		}
+	}
+	b->dstart[b->nok] = d;
+}
+
+/* vbatch_hash as the second thread's work (par.h); the range is unused. */
+static void vbatch_hash_range(void *ctx, size_t lo, size_t hi)
+{
+	(void)lo;
+	(void)hi;
+	vbatch_hash(ctx);
+}
+
+/*
+ * Check record k of a hashed batch (it is entry i, at byte off of the
+ * .log): the stored hashes it completes, then the checkpoints of the
+ * tree's size after it, as leaf_add does for one leaf.
+ */
+static int vbatch_check(struct verifier *v, const struct vbatch *b, size_t k, uint64_t off,
+			size_t *ri, size_t *next_cp)
+{
+	uint64_t size = b->base + k + 1;
+	int r;
+
+	for (size_t j = b->dstart[k]; j < b->dstart[k + 1]; j++) {
+		unsigned h = (unsigned)(j - b->dstart[k]);
+
+		if ((r = hash_check(v, h, (size >> h) - 1, b->done[j], off)) < 0)
+			return r;
+	}
+	v->rep->entries = size;
+	if (*next_cp < v->ncps && v->cps[*next_cp].size == size) {
+		while (*ri < b->nroots && b->roots[*ri].k < k)
+			(*ri)++;
+		BUG_ON(*ri >= b->nroots || b->roots[*ri].k != k);
+		while (*next_cp < v->ncps && v->cps[*next_cp].size == size)
+			if ((r = cp_check(v, &v->cps[(*next_cp)++], b->roots[*ri].root)) < 0)
+				return r;
+	}
+	return 0;
 }
 
 static unsigned verify_threads(void)
@@ -648,36 +765,66 @@ static unsigned verify_threads(void)
 }
 
 /*
- * Read the next batch of lines from f into b (the seal's digest, when
- * st->ctx is set, takes every byte read). *eof at the end of the file or
- * after a torn line, which is not kept.
+ * Read the next batch of lines from f into b, in blocks straight into
+ * b->text (no line is copied twice): the bytes of prev after its last
+ * whole line (the start of a line the block cut) come first. The seal's
+ * digest, when st->ctx is set, takes every byte read, once, in order.
+ * *eof at the end of the file or after a torn line (one without its '\n',
+ * or longer than VERIFY_LINE_MAX), which is not kept.
  */
-static int vbatch_read(struct vbatch *b, FILE *f, char **line, size_t *cap,
+static int vbatch_read(struct vbatch *b, const struct vbatch *prev, FILE *f,
 		       struct merkle_sha256_stream *st, bool *eof)
 {
+	size_t pos = 0;
+	bool at_end = false;
 	int r;
 
 	buf_reset(&b->text);
 	b->n = 0;
 	b->start[0] = 0;
 	b->torn = false;
+	if (prev != NULL && prev->text.len > prev->start[prev->n] &&
+	    (r = buf_append(&b->text, prev->text.data + prev->start[prev->n],
+			    prev->text.len - prev->start[prev->n])) < 0)
+		return r;
 	while (b->n < VB_LINES) {
-		ssize_t len = getline(line, cap, f);
+		const char *nl = pos < b->text.len ? memchr(b->text.data + pos, '\n', b->text.len - pos)
+						   : NULL;
+		size_t got;
 
-		if (len < 0) {
+		if (nl != NULL) {
+			size_t end = (size_t)(nl - b->text.data) + 1;
+
+			if (end - b->start[b->n] > VERIFY_LINE_MAX) {
+				b->torn = true;
+				*eof = true;
+				break;
+			}
+			b->start[++b->n] = end;
+			pos = end;
+			continue;
+		}
+		pos = b->text.len;
+		/* No '\n' in what is here: a line longer than any record, the
+		 * end of the file (a torn last line if anything is left), or
+		 * time to read the next block. */
+		if (b->text.len - b->start[b->n] > VERIFY_LINE_MAX || at_end) {
+			if (b->text.len > b->start[b->n])
+				b->torn = true;
 			*eof = true;
 			break;
 		}
-		if (st->ctx != NULL && (r = merkle_sha256_update(st, *line, (size_t)len)) < 0)
+		if ((r = buf_reserve(&b->text, RC_CAP)) < 0)
 			return r;
-		if ((*line)[len - 1] != '\n' || (size_t)len > VERIFY_LINE_MAX) {
-			b->torn = true;
-			*eof = true;
-			break;
+		got = fread(b->text.data + b->text.len, 1, RC_CAP, f);
+		if (got == 0) {
+			at_end = true;
+			continue;
 		}
-		if ((r = buf_append(&b->text, *line, (size_t)len)) < 0)
+		if (st->ctx != NULL &&
+		    (r = merkle_sha256_update(st, b->text.data + b->text.len, got)) < 0)
 			return r;
-		b->start[++b->n] = b->text.len;
+		b->text.len += got;
 	}
 	return 0;
 }
@@ -693,11 +840,9 @@ static int seg_read(struct verifier *v, FILE *f, bool last, struct merkle_builde
 		    struct merkle_builder *seg_t, size_t *next_cp, uint64_t *count, uint8_t *sha,
 		    uint64_t *bytes)
 {
-	struct vbatch *bb = xmalloc(2 * sizeof(*bb)), *cur = &bb[0], *nxt = &bb[1];
+	struct vbatch *bb = xcalloc(2, sizeof(*bb)), *cur = &bb[0], *nxt = &bb[1];
 	struct merkle_sha256_stream st = { NULL };
 	unsigned threads = verify_threads();
-	char *line = NULL;
-	size_t cap = 0;
 	uint64_t i = v->seg_first, off = 0;
 	struct stat sb;
 	bool eof = false, more;
@@ -708,32 +853,51 @@ static int seg_read(struct verifier *v, FILE *f, bool last, struct merkle_builde
 	/* The SHA-256 of the whole .log only when a seal asks for it. */
 	if (sha != NULL && (r = merkle_sha256_begin(&st)) < 0)
 		goto out;
-	if ((r = vbatch_read(cur, f, &line, &cap, &st, &eof)) < 0)
+	if ((r = vbatch_read(cur, NULL, f, &st, &eof)) < 0)
 		goto out;
+	cur->pre = 0;
 	for (;;) {
-		pthread_t th;
 		bool threaded = false;
 
-		/* Hash cur (on the second thread when there is one) while the
-		 * next batch is read; then check cur in order. */
+		/* Hash cur and grow the tree with it (on the second thread
+		 * when there is one) while the next batch is read; then check
+		 * cur in order. */
+		size_t ri = 0;
+
 		more = !eof;
+		cur->t = t;
+		cur->seg_t = seg_t;
+		cur->cps = v->cps;
+		cur->ncps = v->ncps;
 		if (threads >= 2 && more && cur->n >= 64)
-			threaded = pthread_create(&th, NULL, vbatch_hash, cur) == 0;
+			threaded = par_begin(&v->par, vbatch_hash_range, cur, 0, 1);
 		if (!threaded)
 			vbatch_hash(cur);
 		if (more)
-			r = vbatch_read(nxt, f, &line, &cap, &st, &eof);
+			r = vbatch_read(nxt, cur, f, &st, &eof);
+		/* The thread has more to do per line (the tree as well): the
+		 * reading side takes the first third of the next batch's
+		 * leaves, so that both finish at about the same time. */
+		nxt->pre = 0;
+		if (threaded && r == 0 && more) {
+			nxt->pre = nxt->n / 3;
+			vbatch_leaves(nxt, 0, nxt->pre);
+		}
 		if (threaded)
-			pthread_join(th, NULL);
+			par_end(&v->par);
 		if (r < 0)
 			goto out;
-		for (size_t k = 0; k < cur->n; k++, i++) {
+		for (size_t k = 0; k < cur->nok; k++, i++) {
 			size_t ll = cur->start[k + 1] - cur->start[k];
 
 			if ((r = line_check(v, i, off, cur->text.data + cur->start[k], ll - 1)) < 0 ||
-			    (r = leaf_add(v, t, seg_t, cur->leaf[k], off, next_cp)) < 0)
+			    (r = vbatch_check(v, cur, k, off, &ri, next_cp)) < 0)
 				goto out;
 			off += ll;
+		}
+		if (cur->err < 0) {
+			r = cur->err;
+			goto out;
 		}
 		if (cur->torn) {
 			report(v, (int64_t)i, v->log_name, off,
@@ -780,9 +944,10 @@ static int seg_read(struct verifier *v, FILE *f, bool last, struct merkle_builde
 		r = merkle_sha256_end(&st, sha);
 out:
 	(void)merkle_sha256_end(&st, NULL);
-	free(line);
 	buf_release(&bb[0].text);
 	buf_release(&bb[1].text);
+	free(bb[0].roots);
+	free(bb[1].roots);
 	free(bb);
 	return r;
 }
@@ -898,7 +1063,8 @@ static int verify_run(struct verifier *v)
 			v->rep->segments++;
 			if (v->in_archive)
 				v->rep->archived++;
-			r = seg_read(v, f, k + 1 == nsegs, t, seg_t, &next_cp, &count,
+			/* The segment's own tree only for its seal. */
+			r = seg_read(v, f, k + 1 == nsegs, t, si->seal ? seg_t : NULL, &next_cp, &count,
 				     si->seal ? log_sha : NULL, &bytes);
 			fclose(f);
 			f = NULL;
@@ -1008,6 +1174,7 @@ int ledger_verify_archives(const char *dir, const uint8_t pk[32], const char *co
 	v.idx_fd = -1;
 	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX; h++)
 		v.lv_fd[h] = -2; /* not tried yet */
+	par_init(&v.par);
 	if ((r = cps_load(&v, pk)) < 0) {
 		report(&v, -1, "checkpoints", 0, "%s",
 		       T("checkpoints を読めません", "cannot read checkpoints"));
@@ -1021,6 +1188,7 @@ out:
 		rc_release(&v.lv_rc[h]);
 	}
 	rc_release(&v.idx_rc);
+	par_stop(&v.par);
 	free(v.cps);
 	return r;
 }

@@ -91,6 +91,38 @@ static void test_nesting_limit(void **state)
 	assert_int_equal(mismatches, 0);
 }
 
+/*
+ * Strings are scanned eight bytes at a time while they are plain ASCII:
+ * every byte value at every position of a word (and across two words)
+ * must be judged as jansson judges it, and plain bytes must pass.
+ */
+static void test_string_words(void **state)
+{
+	char t[64];
+	(void)state;
+
+	mismatches = 0;
+	for (size_t pos = 0; pos < 24; pos++) {
+		for (unsigned b = 1; b < 256; b++) {
+			size_t k = 0;
+
+			memcpy(t, "{\"k\":\"", 6);
+			k = 6;
+			memset(t + k, 'a', 24);
+			t[k + pos] = (char)b;
+			k += 24;
+			memcpy(t + k, "\"}", 2);
+			k += 2;
+			check(t, k);
+			if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\')
+				assert_true(ledger_body_surely_valid(t, k));
+			if (b < 0x20 || b == '"')
+				assert_false(ledger_body_surely_valid(t, k));
+		}
+	}
+	assert_int_equal(mismatches, 0);
+}
+
 static void test_mutated_events(void **state)
 {
 	static const char ins[] = "{}[]\",:\\-.0123456789eE+tfnul \t\x01\x7f\xc3\xa9\xe6\x97\xa5"
@@ -141,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edge_cases),
 	    cmocka_unit_test(test_nesting_limit),
+	    cmocka_unit_test(test_string_words),
 	    cmocka_unit_test(test_mutated_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,6 +164,25 @@ static void test_reject_bad_records(void **state)
 		assert_int_equal(ledger_append_many(l, grp, 2, &idx), ERR_INVALID);
 	}
 	assert_int_equal(ledger_size(l), 1);
+	/* Large groups are checked in two halves (on two cores): a bad
+	 * record in either half, or at the split, refuses the whole group. */
+	{
+		enum { G = 500 };
+		struct audit_rec *grp = xcalloc(G, sizeof(*grp));
+		static const size_t at[] = { 0, 10, G / 2 - 1, G / 2, 400, G - 1 };
+
+		for (size_t i = 0; i < G; i++)
+			grp[i] = ok;
+		for (size_t k = 0; k < ARRAY_SIZE(at); k++) {
+			grp[at[k]] = rec_of("k", "a", "{\"a\":1,}");
+			assert_int_equal(ledger_append_many(l, grp, G, &idx), ERR_INVALID);
+			grp[at[k]] = rec_of("k", "a\n", "{}");
+			assert_int_equal(ledger_append_many(l, grp, G, &idx), ERR_INVALID);
+			grp[at[k]] = ok;
+		}
+		assert_int_equal(ledger_size(l), 1);
+		free(grp);
+	}
 	/* Edge values that are valid: 32-byte kind, 128-byte actor. */
 	long_kind[32] = '\0';
 	big_actor[128] = '\0';

@@ -551,6 +551,118 @@ static void test_stored_hash_and_index_altered(void **state)
 	free(d);
 }
 
+/*
+ * Verification reads in batches of 4,096 records, hashing one batch (and
+ * growing the tree) on a second thread while the next is read, and part
+ * of each next batch's leaves on the reading side: a ledger of several
+ * batches, appended in large groups (whose checks and leaf hashes are
+ * split in two), with checkpoints inside batches, must verify the same on
+ * one thread and two, and a change must be found at the right record in
+ * either part of a batch.
+ */
+#define BIG_N (3 * 4096 + 77)
+
+static void append_big(struct ledger *l, uint64_t from, uint64_t to)
+{
+	enum { G = 500 };
+	struct audit_rec *recs = xcalloc(G, sizeof(*recs));
+	char (*bodies)[96] = xcalloc(G, sizeof(*bodies));
+
+	while (from < to) {
+		size_t k = 0;
+
+		for (; k < G && from < to; k++, from++) {
+			snprintf(bodies[k], sizeof(bodies[k]), "{\"resident\":\"R%06" PRIu64 "\",\"q\":\"日本語 %" PRIu64 "\"}",
+				 from, from * 7);
+			recs[k] = (struct audit_rec){ "access", 1700000000 + (int64_t)from, "staff:1001",
+						      bodies[k], strlen(bodies[k]) };
+		}
+		assert_int_equal(ledger_append_many(l, recs, k, NULL), 0);
+	}
+	free(recs);
+	free(bodies);
+}
+
+static void verify_both_ways(const char *d, struct ledger_verify_report *rep2)
+{
+	struct ledger_verify_report rep1;
+
+	setenv("MAMORI_VERIFY_THREADS", "1", 1);
+	assert_int_equal(ledger_verify(d, pk, &rep1), 0);
+	unsetenv("MAMORI_VERIFY_THREADS");
+	assert_int_equal(ledger_verify(d, pk, rep2), 0);
+	assert_int_equal(rep1.entries, rep2->entries);
+	assert_int_equal(rep1.hashes, rep2->hashes);
+	assert_int_equal(rep1.checkpoints, rep2->checkpoints);
+}
+
+static void test_many_batches(void **state)
+{
+	static const uint64_t cps[] = { 5000, 8193, 9000, BIG_N };
+	char *d = make_dir();
+	struct ledger *l = NULL;
+	struct ledger_verify_report rep;
+	uint64_t size = 0, at = 0;
+	size_t len;
+	char *log, *h1;
+
+	(void)state;
+	assert_int_equal(ledger_open(d, LEDGER_WRITE, &l), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cps); i++) {
+		append_big(l, at, cps[i]);
+		at = cps[i];
+		assert_int_equal(ledger_checkpoint(l, ORIGIN, seed, NULL, &size), 0);
+		assert_int_equal(size, cps[i]);
+	}
+	/* The hash files of the split appends give the reference roots. */
+	{
+		uint64_t n;
+		uint8_t(*lv)[MERKLE_HASH_SIZE] = leaves_of(l, &n);
+		uint8_t want[32], got[32];
+
+		for (size_t i = 0; i < ARRAY_SIZE(cps); i++) {
+			merkle_root_ref(lv, cps[i], want);
+			assert_int_equal(ledger_root(l, cps[i], got), 0);
+			assert_memory_equal(want, got, 32);
+		}
+		free(lv);
+	}
+	ledger_close(l);
+	verify_both_ways(d, &rep);
+	assert_int_equal(rep.entries, BIG_N);
+	assert_int_equal(rep.checkpoints, ARRAY_SIZE(cps) + 1); /* and latest */
+	assert_true(rep.hashes >= 2 * BIG_N - 20);
+
+	/* Entry 8,700 is in the first third of the third batch (hashed by
+	 * the reading side), 11,000 in the rest (by the second thread). */
+	log = slurp(d, "seg/000000000000.log", &len);
+	for (int w = 0; w < 2; w++) {
+		uint64_t e = w == 0 ? 8700 : 11000, off = rec_off(d, e), next = rec_off(d, e + 1);
+
+		log[next - 4] ^= 0x01;
+		spill(d, "seg/000000000000.log", log, len);
+		expect(d, (int64_t)e, "seg/000000000000.log", off, NULL);
+		setenv("MAMORI_VERIFY_THREADS", "1", 1);
+		expect(d, (int64_t)e, "seg/000000000000.log", off, NULL);
+		unsetenv("MAMORI_VERIFY_THREADS");
+		log[next - 4] ^= 0x01;
+		spill(d, "seg/000000000000.log", log, len);
+	}
+	verify_ok(d, BIG_N);
+	/* A stored interior hash of the second batch: entries 6,000 and 6,001. */
+	h1 = slurp(d, "hash/L01", &len);
+	h1[3000 * 32] ^= 0x40;
+	spill(d, "hash/L01", h1, len);
+	expect(d, 6001, "hash/L01", 3000 * 32, "entries 6000 to 6001");
+	h1[3000 * 32] ^= 0x40;
+	spill(d, "hash/L01", h1, len);
+	verify_ok(d, BIG_N);
+	free(h1);
+	free(log);
+	rm_tree(d);
+	free(d);
+}
+
 static void test_public_key_file(void **state)
 {
 	char *d = make_dir(), p[512], b64[64], text[128];
@@ -755,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_rehashed_forgery),
 		cmocka_unit_test(test_forged_checkpoint),
 		cmocka_unit_test(test_stored_hash_and_index_altered),
+		cmocka_unit_test(test_many_batches),
 		cmocka_unit_test(test_public_key_file),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_instance_checkpoints),
