@@ -47,6 +47,15 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/*
+ * Zeroed memory for a large table read at random (n elements of size
+ * bytes, n == 0 taken as 1): in 2 MiB pages where the kernel gives them
+ * on request (transparent huge pages in "madvise" mode), because with
+ * 4 KiB pages nearly every random read of a table of tens of MB also
+ * misses the TLB, which a prefetch cannot hide. Below 2 MiB it is
+ * xcalloc. Aborts on overflow or out of memory. Released with free().
+ */
+void *xcalloc_huge(size_t n, size_t size);
 
 /* Overflow-checked size arithmetic: 0 on success, ERR_OVERFLOW otherwise. */
 static inline MM_WUR int size_add(size_t a, size_t b, size_t *out)

@@ -1,5 +1,8 @@
 #include "base/base.h"
 
+#include <stdlib.h>
+#include <sys/mman.h>
+
 void bug_at(const char *file, int line, const char *msg)
 {
 	fprintf(stderr, "mamori: BUG at %s:%d: %s\n", file, line, msg);
@@ -22,6 +25,27 @@ void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	return p ? p : oom(n * size);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *xcalloc_huge(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (size_mul(n ? n : 1, size ? size : 1, &bytes) < 0)
+		BUG("xcalloc_huge: size overflows");
+	if (bytes < HUGE_PAGE)
+		return xcalloc(n, size);
+	if (size_add(bytes, HUGE_PAGE - 1, &bytes) < 0)
+		BUG("xcalloc_huge: size overflows");
+	bytes -= bytes % HUGE_PAGE;
+	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+		return oom(bytes);
+	(void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only */
+	memset(p, 0, bytes);
+	return p;
 }
 
 void *xrealloc(void *p, size_t n)

@@ -21,7 +21,6 @@
 
 #include <jansson.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "base/arena.h"
 #include "base/timeutil.h"
@@ -325,31 +324,6 @@ static bool res_slot_is(const struct loader *l, const struct res_slot *e, const 
 	return strncmp(id + RES_INLINE, t + RES_INLINE, n - RES_INLINE) == 0 && id[n] == '\0';
 }
 
-/*
- * Zeroed memory for the resident table, in 2 MiB pages where the kernel
- * gives them on request (transparent huge pages in "madvise" mode): with
- * 4 KiB pages nearly every lookup at random also misses the TLB.
- * Released with free().
- */
-#define HUGE_PAGE ((size_t)2 << 20)
-static void *table_alloc(size_t n, size_t size)
-{
-	size_t bytes;
-	void *p;
-	if (size_mul(n, size, &bytes) < 0)
-		BUG("table size");
-	if (bytes < HUGE_PAGE)
-		return xcalloc(n, size);
-	if (size_add(bytes, HUGE_PAGE - 1, &bytes) < 0)
-		BUG("table size");
-	bytes -= bytes % HUGE_PAGE;
-	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		BUG("out of memory");
-	(void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only */
-	memset(p, 0, bytes);
-	return p;
-}
-
 /* The hash of the sorted residents' ids; without one (too many residents
  * for a 32-bit key, which the watch tables refuse anyway) cases are sorted
  * by comparison alone. */
@@ -363,7 +337,7 @@ static void res_map_build(struct loader *l, const struct reg_resident *res, size
 		return;
 	while (cap < 2 * nres)
 		cap *= 2;
-	l->rslot = table_alloc(cap, sizeof(*l->rslot));
+	l->rslot = xcalloc_huge(cap, sizeof(*l->rslot));
 	l->rmask = cap - 1;
 	for (size_t r = 0; r < nres; r++) {
 		size_t n = strlen(res[r].id), j;

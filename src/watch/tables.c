@@ -12,7 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* FNV-1a over len bytes: ids are short ASCII strings, this spreads them
  * well. */
@@ -33,32 +32,6 @@ uint32_t watch_str_hash(const char *s)
 	return v ? v : 1;
 }
 
-/*
- * Zeroed memory for a large table read at random: in 2 MiB pages where the
- * kernel allows them on request (transparent huge pages in "madvise"
- * mode). The resident and case tables are tens of MB read at random once
- * per event, and with 4 KiB pages nearly every such read also misses the
- * TLB; a prefetch cannot hide that. Released with free().
- */
-#define HUGE_PAGE (2u << 20)
-static void *table_alloc(size_t n, size_t size)
-{
-	size_t bytes;
-	void *p;
-	if (size_mul(n ? n : 1, size, &bytes) < 0)
-		BUG("table size");
-	if (bytes < HUGE_PAGE)
-		return xcalloc(n ? n : 1, size);
-	if (size_add(bytes, HUGE_PAGE - 1, &bytes) < 0)
-		BUG("table size");
-	bytes -= bytes % HUGE_PAGE;
-	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		BUG("out of memory");
-	(void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only */
-	memset(p, 0, bytes);
-	return p;
-}
-
 int idmap_init(struct idmap *m, size_t n)
 {
 	size_t cap = 16;
@@ -68,7 +41,7 @@ int idmap_init(struct idmap *m, size_t n)
 			return ERR_OVERFLOW;
 		cap *= 2;
 	}
-	m->slot = table_alloc(cap, sizeof(*m->slot));
+	m->slot = xcalloc_huge(cap, sizeof(*m->slot));
 	m->cap = cap;
 	m->n = 0;
 	return 0;
@@ -353,7 +326,7 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	for (size_t i = 0; i < reg->ndepartments; i++)
 		(void)idmap_intern(&t->dept_ids, reg->departments[i].id, &next);
 
-	t->res = table_alloc(t->nres, sizeof(*t->res));
+	t->res = xcalloc_huge(t->nres, sizeof(*t->res));
 	next = 0;
 	for (size_t i = 0; i < t->nres; i++) {
 		const struct reg_resident *rr = &reg->residents[i];
@@ -411,7 +384,7 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	free(fill);
 	fill = NULL;
 	/* The same grouping copied, for the explanation's scans. */
-	t->rcases = table_alloc(t->ncases, sizeof(*t->rcases));
+	t->rcases = xcalloc_huge(t->ncases, sizeof(*t->rcases));
 	for (size_t i = 0; i < t->nres; i++) {
 		struct wt_res *x = &t->res[i];
 		x->cfirst = t->res_case_first[i];
