@@ -52,10 +52,13 @@ bool par_begin(struct par *p, par_fn fn, void *ctx, size_t lo, size_t hi)
 	bool taken = false;
 
 	pthread_mutex_lock(&p->mu);
+	if (p->started && p->pid != getpid())
+		p->broken = true; /* a forked child: the thread stayed with the parent */
 	if (!p->claimed && !p->broken && par_wanted(p)) {
 		if (!p->started) {
 			p->started = pthread_create(&p->th, NULL, par_main, p) == 0;
 			p->broken = !p->started;
+			p->pid = getpid();
 		}
 		if (p->started) {
 			p->claimed = true;
@@ -96,16 +99,20 @@ void par_split(struct par *p, par_fn fn, void *ctx, size_t n, size_t min)
 
 void par_stop(struct par *p)
 {
-	bool joined;
+	bool ours = p->started && p->pid == getpid();
 
 	pthread_mutex_lock(&p->mu);
-	joined = p->started;
 	p->stop = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	if (joined)
+	if (ours)
 		pthread_join(p->th, NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
+	/* In a forked child the parent's helper still counts as a waiter on
+	 * the condition, and destroying it would wait for that thread
+	 * forever: the memory is simply set up again. */
+	if (!p->started || ours) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
 	par_init(p);
 }

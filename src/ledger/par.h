@@ -9,7 +9,9 @@
  * range and runs the lower half on the calling thread; when the helper is
  * already busy with another caller's half, or only one core is online,
  * or MAMORI_LEDGER_THREADS=1 is set, the caller does the whole range
- * itself. Either way fn has run over every index of [0, n) exactly once
+ * itself (so does a child process that inherited a struct par from its
+ * parent: fork does not copy the thread). Either way fn has run over
+ * every index of [0, n) exactly once
  * when par_split returns, so results never depend on the split.
  *
  * Threading: par_split and par_begin may be called from any number of
@@ -21,6 +23,7 @@
 #include "base/base.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 
 /* fn(ctx, lo, hi): do the work of indexes [lo, hi); must not fail. */
 typedef void (*par_fn)(void *ctx, size_t lo, size_t hi);
@@ -36,6 +39,7 @@ struct par {
 	void *ctx;
 	size_t lo, hi;
 	unsigned cpus; /* 0 until first looked up */
+	pid_t pid;     /* the process that started the thread */
 };
 
 /* An idle struct par (no thread yet). */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ledger/par.h"
@@ -148,6 +149,41 @@ static void test_begin_end_and_reuse(void **state)
 	free(c);
 }
 
+/* A child process inherits the struct but not the thread: it must do
+ * the work itself instead of waiting for a helper that is not there. */
+static void test_forked_child(void **state)
+{
+	struct par p;
+	struct counts *c = calloc(1, sizeof(*c));
+	pid_t pid;
+	int st = 0;
+	(void)state;
+
+	unsetenv("MAMORI_LEDGER_THREADS");
+	par_init(&p);
+	par_split(&p, count_range, c, 1000, 2); /* starts the helper */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct counts *k = calloc(1, sizeof(*k));
+		bool ok = true;
+
+		alarm(10); /* a wait for a helper that is not there ends here */
+		par_split(&p, count_range, k, 1000, 2);
+		for (size_t i = 0; i < 1000; i++)
+			ok = ok && atomic_load(&k->seen[i]) == 1;
+		ok = ok && atomic_load(&k->calls) == 1;
+		par_stop(&p);
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st))
+		fail_msg("child ended by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	par_stop(&p);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_one_thread_when_asked),
 		cmocka_unit_test(test_callers_at_once),
 		cmocka_unit_test(test_begin_end_and_reuse),
+		cmocka_unit_test(test_forked_child),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
