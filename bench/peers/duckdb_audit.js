@@ -92,6 +92,9 @@ async function main() {
   const t0 = process.hrtime.bigint();
   const opts = { threads: String(a.threads) };
   if (a.memoryLimit) opts.memory_limit = a.memoryLimit;
+  // What does not fit in memory_limit spills here (DuckDB's default is
+  // ./.tmp, i.e. the working tree): under build/, which is ignored.
+  opts.temp_directory = require('path').join(__dirname, '..', '..', 'build', 'duckdb-tmp');
   const db = await DuckDBInstance.create(':memory:', opts);
   const c = await db.connect();
   const f = (name) => q(path.join(a.data, name));

@@ -1,0 +1,84 @@
+#!/bin/sh
+# watch_l.sh - the watch benchmark at L scale (BENCHMARKS.md, "Watch ... L
+# scale"): mamori audit against DuckDB over the same 100 million access
+# events, one core each, then mamori's precision and recall at that scale.
+#
+#   sh bench/watch_l.sh [--seed S] [--duckdb-timeout SECONDS]
+#
+# Steps, each bounded: the dataset (`mamori gen --scale L`, about 20 GB,
+# kept in build/bench-data/L for the next run), an instance with its
+# registry (kept in build/bench-out/watch-instance-L), the timed mamori
+# audit, the timed DuckDB run (killed after --duckdb-timeout, default
+# 1,800 s, and memory_limit 12GB, as at M scale), the comparison of the
+# flagged events of the shared rules, and an untimed `mamori audit
+# --labels`. Outputs: build/bench-out/watch_*_L.*. Needs about 30 GB of
+# disk; `rm -rf build/bench-data/L build/bench-out/watch-instance-L`
+# frees it.
+set -eu
+
+cd "$(dirname "$0")/.."
+SEED=1
+DTIMEOUT=1800
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--seed) SEED=$2; shift ;;
+	--duckdb-timeout) DTIMEOUT=$2; shift ;;
+	*) echo "usage: sh bench/watch_l.sh [--seed S] [--duckdb-timeout SECONDS]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+MAMORI=build/mamori
+DATA=build/bench-data/L
+OUT=build/bench-out
+INST=$OUT/watch-instance-L
+PIN=""
+if command -v taskset >/dev/null 2>&1; then PIN="taskset -c 0"; fi
+mkdir -p "$OUT"
+make -s "$MAMORI"
+[ -d bench/peers/node_modules/@duckdb/node-api ] || (cd bench/peers && npm ci --no-audit --no-fund)
+
+if [ ! -f "$DATA/access.jsonl" ] || [ ! -f "$DATA/.seed-$SEED" ]; then
+	echo "== generating the L-scale dataset (seed $SEED) into $DATA"
+	rm -rf "$DATA"
+	/usr/bin/time -f "gen: %e s, peak %M KB" "$MAMORI" gen --scale L --seed "$SEED" --out "$DATA"
+	touch "$DATA/.seed-$SEED"
+fi
+if [ ! -f "$INST/.imported" ] || [ "$(cat "$INST/.imported")" != "$DATA $SEED" ]; then
+	echo "== importing its registry into $INST"
+	rm -rf "$INST" "$INST.reg"
+	mkdir -p "$INST.reg"
+	for f in systems departments staff residents cases overtime; do
+		ln -s "$(pwd)/$DATA/$f.jsonl" "$INST.reg/$f.jsonl"
+	done
+	"$MAMORI" init "$INST" --name bench-watch-L >/dev/null
+	/usr/bin/time -f "import: %e s, peak %M KB" "$MAMORI" import "$INST" "$INST.reg" --quiet
+	printf '%s' "$DATA $SEED" >"$INST/.imported"
+fi
+
+echo "== mamori audit (one core)"
+# shellcheck disable=SC2086
+/usr/bin/time -v $PIN "$MAMORI" audit "$INST" --events "$DATA/access.jsonl" --json \
+	>"$OUT/watch_mamori_L.jsonl" 2>"$OUT/watch_mamori_L.time"
+grep -E "Elapsed|Maximum resident|User time|System time" "$OUT/watch_mamori_L.time"
+
+echo "== DuckDB (one thread, memory_limit 12GB, at most $DTIMEOUT s)"
+DRC=0
+# shellcheck disable=SC2086
+timeout "$DTIMEOUT" /usr/bin/time -v $PIN node bench/peers/duckdb_audit.js --data "$DATA" \
+	--out "$OUT/watch_duckdb_L.tsv" --threads 1 --memory-limit 12GB \
+	>"$OUT/watch_duckdb_L.res" 2>"$OUT/watch_duckdb_L.time" || DRC=$?
+cat "$OUT/watch_duckdb_L.res"
+grep -E "Elapsed|Maximum resident|User time|System time" "$OUT/watch_duckdb_L.time" || true
+if [ "$DRC" = 0 ]; then
+	node bench/peers/duckdb_compare.js --mamori "$OUT/watch_mamori_L.jsonl" \
+		--duckdb "$OUT/watch_duckdb_L.tsv" | tee "$OUT/watch_compare_L.txt"
+else
+	echo "DuckDB did not finish (exit $DRC; 124 is the timeout)" | tee "$OUT/watch_compare_L.txt"
+	tail -5 "$OUT/watch_duckdb_L.time"
+fi
+
+echo "== mamori audit --labels (not timed)"
+"$MAMORI" audit "$INST" --events "$DATA/access.jsonl" --labels "$DATA/labels.jsonl" --quiet \
+	>"$OUT/watch_labels_L.txt" 2>&1
+cat "$OUT/watch_labels_L.txt"
