@@ -1181,7 +1181,7 @@ static int x_templates(struct buf *b, const struct watch_tables *t,
 	}
 	/* declared */
 	{
-		uint32_t ci = ev->case_id ? idmap_get(&t->case_ids, ev->case_id) : WT_NONE;
+		uint32_t ci = ev->case_id ? wt_case_find(t, ev->case_id) : WT_NONE;
 		bool yes = ci != WT_NONE && t->cases[ci].res == rx && x_live(th, &t->cases[ci], ts);
 		if ((r = x_mark(b, yes, "declared",
 				T("業務システムが記録した案件（case_id）", "the case the business system declared (case_id)"))) < 0)

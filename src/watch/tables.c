@@ -215,49 +215,28 @@ static char *group_key(const struct reg_staff *s)
 	return out;
 }
 
-/*
- * How far ahead cases_build reads: the case ids lie in the registry's
+/* Case ids are hashed as they are copied; the id strings lie in the
  * arena in the order the store gave them, not in the order of the cases,
- * and the case map is far larger than the cache, so each insertion would
- * otherwise wait twice for memory. The id string is fetched 2 * CASE_AHEAD
- * cases ahead; CASE_AHEAD cases ahead it is hashed (kept in a ring of
- * CASE_RING) and its map slot fetched.
- */
-#define CASE_AHEAD 8
-#define CASE_RING (2 * CASE_AHEAD)
+ * so each is fetched CASE_AHEAD cases ahead. */
+#define CASE_AHEAD 16
 
-static void case_hash(const struct watch_tables *t, const char *id, size_t *len, uint64_t *h)
-{
-	*len = strlen(id);
-	*h = mem_hash(id, *len);
-	__builtin_prefetch(&t->case_ids.slot[(size_t)*h & (t->case_ids.cap - 1)]);
-}
-
-/* The cases of reg into t->cases and the case map, and the number of
- * cases per resident into t->res_case_first[1..]. */
+/* The cases of reg into t->cases, and the number of cases per resident
+ * into t->res_case_first[1..]. */
 static void cases_build(struct watch_tables *t, const struct registry_data *reg)
 {
 	struct ptr_memo *dept = xcalloc(1, sizeof(*dept)), *staff = xcalloc(1, sizeof(*staff));
-	size_t alen[CASE_RING];
-	uint64_t ahash[CASE_RING];
 	const char *last_res = NULL;
-	uint32_t last_rx = WT_NONE, next = 0;
+	uint32_t last_rx = WT_NONE;
 	size_t n = t->ncases;
 
-	for (size_t k = 0; k < n && k < CASE_AHEAD; k++)
-		case_hash(t, reg->cases[k].id, &alen[k % CASE_RING], &ahash[k % CASE_RING]);
 	for (size_t i = 0; i < n; i++) {
 		const struct reg_case *rc = &reg->cases[i];
 		struct wt_case *c = &t->cases[i];
-		size_t j = i + CASE_AHEAD;
 
-		if (j + CASE_AHEAD < n)
-			__builtin_prefetch(reg->cases[j + CASE_AHEAD].id);
-		if (j < n)
-			case_hash(t, reg->cases[j].id, &alen[j % CASE_RING], &ahash[j % CASE_RING]);
-		(void)idmap_intern_h(&t->case_ids, rc->id, alen[i % CASE_RING],
-				     ahash[i % CASE_RING], &next);
+		if (i + CASE_AHEAD < n)
+			__builtin_prefetch(reg->cases[i + CASE_AHEAD].id);
 		c->id = rc->id;
+		c->idh = watch_str_hash(rc->id);
 		c->opened = rc->opened;
 		c->closed = rc->closed == TS_NONE ? INT64_MAX : rc->closed;
 		/* Cases come sorted by resident: a run of them names one. */
@@ -292,6 +271,16 @@ static void cases_build(struct watch_tables *t, const struct registry_data *reg)
 	free(staff);
 }
 
+uint32_t wt_case_find(const struct watch_tables *t, const char *id)
+{
+	uint32_t h = watch_str_hash(id);
+
+	for (size_t i = 0; i < t->ncases; i++)
+		if (t->cases[i].idh == h && strcmp(t->cases[i].id, id) == 0)
+			return (uint32_t)i;
+	return WT_NONE;
+}
+
 int watch_tables_build(const struct registry_data *reg, struct watch_tables **out)
 {
 	struct watch_tables *t = xcalloc(1, sizeof(*t));
@@ -313,7 +302,6 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	t->ndept = reg->ndepartments;
 	if ((r = idmap_init(&t->staff_ids, t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->res_ids, t->nres)) < 0 ||
-	    (r = idmap_init(&t->case_ids, t->ncases)) < 0 ||
 	    (r = idmap_init(&t->dept_ids, t->ndept + t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->hh_ids, t->nres + t->nstaff)) < 0 ||
 	    (r = idmap_init(&t->addr_ids, t->nres + t->nstaff)) < 0 ||
@@ -391,7 +379,8 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 		x->cn = t->res_case_first[i + 1] - t->res_case_first[i];
 		for (uint32_t k = x->cfirst; k < x->cfirst + x->cn; k++) {
 			const struct wt_case *c = &t->cases[t->res_cases[k]];
-			t->rcases[k] = (struct wt_rcase){c->opened, c->closed, c->dept, c->assigned, c->id};
+			t->rcases[k] = (struct wt_rcase){ c->opened, c->closed, c->dept, c->assigned,
+							  c->id,     c->idh };
 		}
 	}
 
@@ -449,7 +438,6 @@ void watch_tables_free(struct watch_tables *t)
 		return;
 	idmap_release(&t->staff_ids);
 	idmap_release(&t->res_ids);
-	idmap_release(&t->case_ids);
 	idmap_release(&t->dept_ids);
 	idmap_release(&t->hh_ids);
 	idmap_release(&t->addr_ids);

@@ -229,19 +229,17 @@ static const struct wt_rcase *assigned_case(const struct watch *w, uint32_t s, u
 	return NULL;
 }
 
-/* The declared case, when it is one of resident rx's and live at ts. The
- * case map's slot holds the case's id pointer, which the resident's copy
- * holds too: the case itself need not be read. */
+/* The declared case, when it is one of resident rx's and live at ts: found
+ * among that resident's cases by the hash of its id, then the id itself
+ * (the only string read, and only for the case that matches). */
 static const struct wt_rcase *declared_case(const struct watch *w, const char *case_id,
 					    uint32_t rx, int64_t ts)
 {
-	const struct idslot *e = idmap_slot_n(&w->t->case_ids, case_id, strlen(case_id));
-	if (!e)
-		return NULL;
+	uint32_t h = watch_str_hash(case_id);
 	const struct wt_res *re = &w->t->res[rx];
 	const struct wt_rcase *c = w->t->rcases + re->cfirst, *end = c + re->cn;
 	for (; c < end; c++)
-		if (c->id == e->key)
+		if (c->idh == h && strcmp(c->id, case_id) == 0)
 			return case_live(w, c, ts) ? c : NULL;
 	return NULL;
 }
@@ -451,8 +449,6 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 	switch (stage) {
 	case 2:
 		idmap_prefetch(&t->res_ids, ev->resident_id, strlen(ev->resident_id));
-		if (ev->case_id)
-			idmap_prefetch(&t->case_ids, ev->case_id, strlen(ev->case_id));
 		return WT_NONE;
 	case 1:
 		if ((rx = idmap_get(&t->res_ids, ev->resident_id)) != WT_NONE)

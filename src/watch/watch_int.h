@@ -69,14 +69,25 @@ struct wt_case {
 	const char *id;
 	int64_t opened, closed; /* closed is INT64_MAX while open */
 	uint32_t res, dept, assigned;
+	uint32_t idh; /* watch_str_hash(id) */
 };
 
-/* A case as the explanation reads it, grouped by resident. */
+/*
+ * A case as the explanation reads it, grouped by resident. A case is found
+ * by its id among its resident's few cases (idh first, then the string),
+ * so there is no map of all case ids: at L scale such a map (15.6 million
+ * ids in 32-byte slots) was a quarter of the audit's memory.
+ */
 struct wt_rcase {
 	int64_t opened, closed; /* closed is INT64_MAX while open */
 	uint32_t dept, assigned;
-	const char *id; /* cases[i].id, the pointer the case map holds */
+	const char *id; /* cases[i].id */
+	uint32_t idh;   /* watch_str_hash(id) */
 };
+
+/* The case whose id is id (of any resident), or WT_NONE: a scan of every
+ * case, for explaining one event, not for the audit's loop. */
+uint32_t wt_case_find(const struct watch_tables *t, const char *id);
 
 struct wt_span {
 	int64_t start, end;
@@ -84,7 +95,7 @@ struct wt_span {
 
 struct watch_tables {
 	const struct registry_data *reg;
-	struct idmap staff_ids, res_ids, case_ids, dept_ids, hh_ids, addr_ids, group_ids;
+	struct idmap staff_ids, res_ids, dept_ids, hh_ids, addr_ids, group_ids;
 	struct wt_staff *staff;
 	size_t nstaff;
 	char **group_keys;
