@@ -111,6 +111,10 @@ struct ledger {
 	/* The second thread for the body checks and leaf hashes of large
 	 * appends (par.h). */
 	struct par par;
+	/* DIR/idx-synced (writers only) and the count it last held as this
+	 * process knows it: see idx_mark_write. */
+	int mark_fd;
+	uint64_t idx_synced;
 };
 
 /* Appends of at least this many records split their CPU work in two. */
@@ -392,6 +396,81 @@ static int hashes_mark_synced(struct ledger *l, uint64_t n)
 	return write_atomic(dir, "synced", e, 8);
 }
 
+
+/*
+ * The .idx entries are not synced with every group (the .log is): after a
+ * power loss those written since the last sync may be lost anywhere in the
+ * file, not only at its end, and they are rebuilt from the log. DIR/idx-synced
+ * holds a count s (8 bytes little-endian, then its complement, so that a
+ * torn write reads as no mark) such that the entries of the first s
+ * records are on disk. A writer syncs the last segment's .idx and moves s
+ * every IDX_SYNC_EVERY records, when a segment fills, and at a clean close,
+ * and checks the entries past s against the log when it opens the ledger
+ * (idx_check). Written under the flock. docs/internals/ledger.md,
+ * "Durability".
+ */
+#define IDX_SYNC_EVERY 8192
+static int fsync_dir(const char *path);
+#define IDX_MARK_SIZE 16
+
+/* The mark, or false when there is none that can be read. */
+static bool idx_mark_read(struct ledger *l, uint64_t *s)
+{
+	uint8_t e[IDX_MARK_SIZE];
+	uint64_t a, b;
+
+	if (l->mark_fd < 0 || pread_all(l->mark_fd, e, sizeof(e), 0) < 0)
+		return false;
+	a = get_le64(e);
+	b = get_le64(e + 8);
+	if (a != ~b)
+		return false;
+	*s = a;
+	return true;
+}
+
+/* Set the mark to s; the caller has synced the .idx entries it covers. */
+static int idx_mark_write(struct ledger *l, uint64_t s)
+{
+	uint8_t e[IDX_MARK_SIZE];
+
+	put_le64(e, s);
+	put_le64(e + 8, ~s);
+	if (pwrite_all(l->mark_fd, e, sizeof(e), 0) < 0 || fdatasync(l->mark_fd) != 0)
+		return ERR_IO;
+	l->idx_synced = s;
+	return 0;
+}
+
+/*
+ * Open DIR/idx-synced into l->mark_fd, creating it (and making its name
+ * durable) when missing: 1 when it was there, 0 when it was created.
+ */
+static int idx_mark_open(struct ledger *l)
+{
+	char p[4096];
+	int k = snprintf(p, sizeof(p), "%s/idx-synced", l->dir);
+
+	if (k < 0 || (size_t)k >= sizeof(p))
+		return ERR_INVALID;
+	l->mark_fd = open(p, O_RDWR | O_CLOEXEC);
+	if (l->mark_fd >= 0)
+		return 1;
+	if (errno != ENOENT)
+		return ERR_IO;
+	l->mark_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (l->mark_fd < 0 || fsync_dir(l->dir) < 0)
+		return ERR_IO;
+	return 0;
+}
+
+/* Sync the last segment's .idx and move the mark to the end. */
+static int idx_sync_all(struct ledger *l)
+{
+	if (l->widx_fd >= 0 && fdatasync(l->widx_fd) != 0)
+		return ERR_IO;
+	return idx_mark_write(l, l->n);
+}
 
 /* ---- paths ---- */
 
@@ -815,7 +894,7 @@ out:
 static int seg_recover(int log_fd, int idx_fd, uint64_t first, const char *name, uint64_t *count,
 		       uint64_t *end)
 {
-	uint64_t log_size, idx_size, k, off = 0;
+	uint64_t log_size, idx_size, k, k0, off = 0, off0;
 	struct buf line;
 	uint8_t e[8];
 	int r;
@@ -845,18 +924,22 @@ static int seg_recover(int log_fd, int idx_fd, uint64_t first, const char *name,
 		goto out;
 	}
 	/* Records the log holds beyond the index get their entries back. */
+	k0 = k;
+	off0 = off;
 	while (off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
 	       line_is_record(&line, first + k)) {
-		log_warn(T("監査記録: 記録 %" PRIu64 " (%s.log のバイト位置 %" PRIu64
-			   ") の索引を再構築します",
-			   "ledger: rebuilding index entry of record %" PRIu64 " at %s.log byte offset %" PRIu64),
-			 first + k, name, off);
 		put_le64(e, off);
 		if ((r = pwrite_all(idx_fd, e, 8, k * 8)) < 0)
 			goto out;
 		k++;
 		off += line.len + 1;
 	}
+	if (k > k0)
+		log_warn(T("監査記録: 記録 %" PRIu64 "〜%" PRIu64 " (%s.log のバイト位置 %" PRIu64
+			   " から) の索引をログから再構築しました",
+			   "ledger: rebuilt the index entries of records %" PRIu64 " to %" PRIu64
+			   " from %s.log (from byte offset %" PRIu64 ")"),
+			 first + k0, first + k - 1, name, off0);
 	if (off < log_size) {
 		log_warn(T("監査記録: %s.log のバイト位置 %" PRIu64
 			   " 以降の不完全な末尾 (%" PRIu64 " バイト) を切り詰めます",
@@ -1291,6 +1374,84 @@ static int ledger_find_end(struct ledger *l)
 	return 0;
 }
 
+/*
+ * With the flock held, at a writer's open: check the .idx entries of the
+ * last segment past the mark against its log — each must be where the
+ * line before it ends, and the line there must begin as record i's — and,
+ * at the first that is not, rebuild them from the log (seg_recover) and
+ * say so. A ledger that has no mark file was written when every group
+ * synced its .idx: it gets a mark and nothing is checked.
+ */
+static int idx_check(struct ledger *l, bool had_mark)
+{
+	static const char head[] = "{\"v\":1,\"index\":";
+	uint64_t s = 0, k = 0, off = 0;
+	struct buf line;
+	char name[SEG_NAME_MAX + 8];
+	int r = 0;
+
+	if (!had_mark || l->wlog_fd < 0)
+		return idx_sync_all(l);
+	if (!idx_mark_read(l, &s))
+		s = 0; /* unreadable: check the whole last segment */
+	l->idx_synced = s;
+	if (s >= l->n)
+		return 0;
+	if (s < l->seg_first)
+		s = l->seg_first;
+	buf_init(&line, LEDGER_LINE_MAX);
+	if (s > l->seg_first) {
+		uint8_t e[8];
+
+		/* Entry s - 1 is on disk: its line's end is where s begins. */
+		if ((r = pread_all(l->widx_fd, e, 8, (s - 1 - l->seg_first) * 8)) < 0 ||
+		    (r = read_line(l->wlog_fd, get_le64(e), l->log_end, &line)) < 0)
+			goto repair;
+		off = get_le64(e) + line.len + 1;
+	}
+	for (k = s; k < l->n; k++) {
+		uint8_t e[8];
+		char want[64];
+		int n = snprintf(want, sizeof(want), "%s%" PRIu64 ",", head, k);
+
+		if (pread_all(l->widx_fd, e, 8, (k - l->seg_first) * 8) < 0 || get_le64(e) != off ||
+		    read_line(l->wlog_fd, off, l->log_end, &line) < 0 || line.len < (size_t)n ||
+		    memcmp(line.data, want, (size_t)n) != 0)
+			goto repair;
+		off += line.len + 1;
+	}
+	if (off != l->log_end)
+		goto repair;
+	r = idx_sync_all(l);
+	goto out;
+repair:
+	k = k > s ? k : s;
+	log_warn(T("監査記録: 記録 %" PRIu64 " 以降の索引がログと一致しません（同期前の電源断など）。ログから再構築します",
+		   "ledger: the index entries from record %" PRIu64
+		   " on do not match the log (a power loss before they were synced?); rebuilding them from the log"),
+		 k);
+	snprintf(name, sizeof(name), SEG_DIR "/%012" PRIu64, l->seg_first);
+	{
+		uint64_t count = 0, end = 0;
+
+		if (ftruncate(l->widx_fd, (off_t)((k - l->seg_first) * 8)) != 0) {
+			r = ERR_IO;
+			goto out;
+		}
+		if ((r = seg_recover(l->wlog_fd, l->widx_fd, l->seg_first, name, &count, &end)) < 0)
+			goto out;
+		l->n = l->seg_first + count;
+		l->log_end = end;
+	}
+	l->hashes_dirty = true;
+	if ((r = hashes_sync(l)) < 0)
+		goto out;
+	r = idx_sync_all(l);
+out:
+	buf_release(&line);
+	return r;
+}
+
 int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 {
 	struct ledger *l = NULL;
@@ -1302,7 +1463,7 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 		return ERR_IO;
 	l = xcalloc(1, sizeof(*l));
 	l->mode = mode;
-	l->lock_fd = l->wlog_fd = l->widx_fd = -1;
+	l->lock_fd = l->wlog_fd = l->widx_fd = l->mark_fd = -1;
 	l->tail = &l->queue;
 	l->dir = xstrdup(dir);
 	l->seg_entries = LEDGER_SEGMENT_ENTRIES_DEFAULT;
@@ -1335,6 +1496,10 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 		if ((r = ledger_lock(l)) < 0)
 			goto out;
 		r = ledger_find_end(l);
+		if (r == 0)
+			r = idx_mark_open(l);
+		if (r >= 0)
+			r = idx_check(l, r == 1);
 		ledger_unlock(l);
 		if (r < 0)
 			goto out;
@@ -1374,11 +1539,16 @@ void ledger_close(struct ledger *l)
 	 * open recomputes nothing. */
 	if (l->mode == LEDGER_WRITE && !l->failed && !l->hashes_dirty && l->lock_fd >= 0 &&
 	    l->tree.size > 0 && ledger_lock(l) == 0) {
-		if (ledger_find_end(l) == 0 && !l->hashes_dirty)
+		if (ledger_find_end(l) == 0 && !l->hashes_dirty) {
 			(void)hashes_mark_synced(l, l->tree.size);
+			if (l->mark_fd >= 0 && l->idx_synced != l->n)
+				(void)idx_sync_all(l);
+		}
 		ledger_unlock(l);
 	}
 	par_stop(&l->par);
+	if (l->mark_fd >= 0)
+		close(l->mark_fd);
 	w_close(l);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd); /* would release the flock, were it held */
@@ -1771,11 +1941,24 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	 * here: hash/synced says up to where they are durable, and after a
 	 * crash the rest is recomputed from the records (hashes_sync). A
 	 * started segment's names are made durable with the directory. */
-	for (size_t i = 0; i < nch && r == 0; i++)
-		if (fdatasync(ch[i].log_fd) != 0 || fdatasync(ch[i].idx_fd) != 0)
+	/* The .log of every chunk is synced; a .idx only when its segment is
+	 * left behind or full (the mark below covers the last one). */
+	for (size_t i = 0; i < nch && r == 0; i++) {
+		bool full = ch[i].idx_off / 8 + (ch[i].x1 - ch[i].x0) / 8 >= per_seg;
+
+		if (fdatasync(ch[i].log_fd) != 0 ||
+		    ((i + 1 < nch || full) && fdatasync(ch[i].idx_fd) != 0))
 			r = ERR_IO;
+	}
 	if (r == 0 && fresh)
 		r = fsync_seg_dir(l);
+	if (r == 0 && nch > 0 && l->mark_fd >= 0 &&
+	    (start + total - l->idx_synced >= IDX_SYNC_EVERY || start + total < l->idx_synced)) {
+		if (fdatasync(ch[nch - 1].idx_fd) != 0)
+			r = ERR_IO;
+		else
+			r = idx_mark_write(l, start + total);
+	}
 	if (r < 0) {
 		/* The records may or may not be on disk; other processes may
 		 * already read them. Refuse further appends in this process. */
