@@ -6,7 +6,7 @@
 #
 # Steps, each bounded in time, files only (no network):
 #  1. make bench-build (build/bench/bench_append, bench_verify,
-#     bench_proofs, sqlite_append)
+#     bench_proofs, bench_sha, sqlite_append)
 #  2. durable appends of access events (bench/events.h): 1 and 16 threads
 #     with one ledger_append per event, and 1 thread with groups of 1,000
 #     (ledger_append_many); each the median of 3 runs
@@ -126,6 +126,8 @@ OSSL_STD=$(awk '/^sha256/ { for (i = 2; i <= NF; i++) { v = $i; sub(/k$/, "", v)
 [ -n "$OSSL_AVG" ] || { echo "could not parse openssl speed" >&2; exit 1; }
 echo "sha256 at $AVG bytes (the mean record): $OSSL_AVG MB/s"
 echo "sha256 at 16 64 256 1024 8192 16384 bytes: $OSSL_STD MB/s"
+# One call as the ledger makes it against the same hash through EVP.
+"$BIN/bench_sha" | tee "$OUT/sha_calls.txt"
 
 step "full verification of $VERIFY_N entries"
 VDIR=$DATA/ledger-verify-$VERIFY_N

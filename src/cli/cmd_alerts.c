@@ -176,6 +176,24 @@ static void print_detail(json_t *a)
 		       *js(v, "reason") ? ": " : "", js(v, "reason"));
 }
 
+/* The JSON in out as it is (--json), or read back and shown by show:
+ * 0, or ERR_CORRUPT when it does not parse. */
+static int emit(const struct buf *out, bool json, void (*show)(json_t *))
+{
+	json_t *j;
+
+	if (json) {
+		printf("%s\n", out->data);
+		return 0;
+	}
+	if ((j = json_loadb(out->data, out->len, 0, NULL)) == NULL)
+		return ERR_CORRUPT;
+	show(j);
+	json_decref(j);
+	return 0;
+}
+
+
 static int alerts_list(int argc, char **argv)
 {
 	const char *help = NULL, *json = NULL, *from = NULL, *to = NULL, *page = NULL, *per = NULL;
@@ -219,16 +237,8 @@ static int alerts_list(int argc, char **argv)
 		cli_error(T("アラートを読めません: %s", "cannot read the alerts: %s"), err_msg(r));
 		goto out;
 	}
-	if (json) {
-		printf("%s\n", out.data);
-	} else {
-		json_t *j = json_loadb(out.data, out.len, 0, NULL);
-		if (!j)
-			goto out;
-		print_list(j);
-		json_decref(j);
-	}
-	rc = EXIT_OK;
+	if (emit(&out, json, print_list) == 0)
+		rc = EXIT_OK;
 out:
 	instance_close(in);
 	buf_release(&out);
@@ -282,16 +292,8 @@ static int alerts_show(int argc, char **argv)
 			  pos[1]);
 		goto out;
 	}
-	if (json) {
-		printf("%s\n", out.data);
-	} else {
-		json_t *j = json_loadb(out.data, out.len, 0, NULL);
-		if (!j)
-			goto out;
-		print_detail(j);
-		json_decref(j);
-	}
-	rc = EXIT_OK;
+	if (emit(&out, json, print_detail) == 0)
+		rc = EXIT_OK;
 out:
 	instance_close(in);
 	buf_release(&out);

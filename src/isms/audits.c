@@ -218,24 +218,8 @@ static const struct isms_field f_answers[] = {
 /* An answer belongs to the department of its checklist. */
 static int answers_check(struct isms_ctx *c, json_t *rec, struct diag *d)
 {
-	const char *cl = cj_str(rec, "checklist");
-	json_t *p = NULL;
-	int r;
-
-	if (!cl)
-		return 0;
-	r = isms_get(c, &isms_kind_checklists, cl, &p);
-	if (r == ERR_NOT_FOUND) {
-		diag_error(d, NULL, 0, 0, "checklist", T("自己点検票 %s はありません",
-							  "there is no checklist %s"),
-			   cl);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	r = cj_set_str(rec, "dept", cj_str(p, "dept"));
-	json_decref(p);
-	return r;
+	return cycle_dept_from(c, &isms_kind_checklists, "checklist", "自己点検票", "checklist", rec,
+			       d);
 }
 
 const struct isms_kind isms_kind_checklist_answers = {

@@ -68,27 +68,7 @@ static const struct isms_field f_drills[] = {
 
 static int drills_check(struct isms_ctx *c, json_t *rec, struct diag *d)
 {
-	const char *sys = cj_str(rec, "system");
-	json_t *s = NULL;
-	int r;
-
-	if (!sys)
-		return 0;
-	r = isms_get(c, &isms_kind_bcp_systems, sys, &s);
-	if (r == ERR_NOT_FOUND) {
-		diag_error(d, NULL, 0, 0, "system", T("システム %s はありません",
-						       "there is no system %s"),
-			   sys);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	if (cj_str(s, "dept"))
-		r = cj_set_str(rec, "dept", cj_str(s, "dept"));
-	else
-		json_object_del(rec, "dept");
-	json_decref(s);
-	return r;
+	return cycle_dept_from(c, &isms_kind_bcp_systems, "system", "システム", "system", rec, d);
 }
 
 const struct isms_kind isms_kind_bcp_drills = {

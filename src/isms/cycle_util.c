@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/diag.h"
 #include "base/fileio.h"
+#include "base/i18n.h"
 #include "base/timeutil.h"
 #include "isms/isms_cycle_int.h"
 #include "isms/report.h"
@@ -55,6 +57,32 @@ int cj_set_str(json_t *o, const char *name, const char *s)
 	if (!s)
 		return 0;
 	return json_object_set_new(o, name, json_string(s)) == 0 ? 0 : ERR_NOMEM;
+}
+
+int cycle_dept_from(struct isms_ctx *c, const struct isms_kind *pk, const char *field,
+		    const char *what_ja, const char *what_en, json_t *rec, struct diag *d)
+{
+	const char *id = cj_str(rec, field), *dept;
+	json_t *p = NULL;
+	int r;
+
+	if (!id)
+		return 0;
+	r = isms_get(c, pk, id, &p);
+	if (r == ERR_NOT_FOUND) {
+		diag_error(d, NULL, 0, 0, field, T("%s %s はありません", "there is no %s %s"),
+			   T(what_ja, what_en), id);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	dept = cj_str(p, "dept");
+	if (dept)
+		r = cj_set_str(rec, "dept", dept);
+	else
+		json_object_del(rec, "dept");
+	json_decref(p);
+	return r;
 }
 
 void cycle_fmt(char *out, size_t cap, const char *fmt, ...)

@@ -145,29 +145,8 @@ static int incidents_check(struct isms_ctx *c, json_t *rec, struct diag *d)
  * incidents only. */
 static int child_check(struct isms_ctx *c, json_t *rec, struct diag *d)
 {
-	const char *inc = cj_str(rec, "incident");
-	json_t *parent = NULL;
-	const char *dept;
-	int r;
-
-	if (!inc)
-		return 0;
-	r = isms_get(c, &isms_kind_incidents, inc, &parent);
-	if (r == ERR_NOT_FOUND) {
-		diag_error(d, NULL, 0, 0, "incident", T("インシデント %s はありません",
-							 "there is no incident %s"),
-			   inc);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	dept = cj_str(parent, "dept");
-	if (dept)
-		r = json_object_set_new(rec, "dept", json_string(dept)) == 0 ? 0 : ERR_NOMEM;
-	else
-		json_object_del(rec, "dept");
-	json_decref(parent);
-	return r;
+	return cycle_dept_from(c, &isms_kind_incidents, "incident", "インシデント", "incident", rec,
+			       d);
 }
 
 static int timeline_check(struct isms_ctx *c, json_t *rec, struct diag *d)

@@ -41,6 +41,17 @@ int32_t cycle_today(const struct isms_ctx *c);
 /* Set member name of o to a new string s (NULL: nothing). */
 MM_WUR int cj_set_str(json_t *o, const char *name, const char *s);
 
+/*
+ * Copy into rec's "dept" the department of the record of kind pk that
+ * rec's member field names (and remove it when that record has none), so
+ * that a department manager sees the child records of their department's
+ * records only. A field naming no record is an error on field in d, the
+ * kind named what_ja / what_en in the message; rec without field is left
+ * as it is.
+ */
+MM_WUR int cycle_dept_from(struct isms_ctx *c, const struct isms_kind *pk, const char *field,
+			   const char *what_ja, const char *what_en, json_t *rec, struct diag *d);
+
 /* A record's "_id". */
 static inline const char *cj_id(const json_t *rec)
 {
