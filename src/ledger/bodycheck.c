@@ -9,8 +9,9 @@
  * judge. So the set of bodies the ledger accepts is exactly the set it
  * accepted with jansson alone; the check only makes the common case
  * cheap. What it is sure of, by the rules of jansson's decoder:
- *  - one object at the top, then at most spaces and tabs (the caller has
- *    already refused '\n' and '\r');
+ *  - one object at the top, then at most spaces and tabs; spaces and tabs
+ *    are the only whitespace it passes, inside or out, so a body it passes
+ *    holds no '\n' and no '\r' (which a record line must not hold);
  *  - strings of well-formed UTF-8 (no overlong forms, no surrogates,
  *    nothing above U+10FFFF), no byte below 0x20, escapes \" \\ \/ \b \f
  *    \n \r \t and \uXXXX outside U+0000 and the surrogates (\u0000 and
@@ -27,6 +28,9 @@
 #include "ledger/ledger_int.h"
 
 #include <endian.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define BODY_DEPTH_MAX 1000
 
@@ -69,6 +73,42 @@ static uint64_t word_special(uint64_t w)
 	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS;
 }
 
+/*
+ * The first byte at or after p that needs a look (as above), or end. With
+ * SSE2 (every x86-64) sixteen bytes at a time: a signed compare below 0x20
+ * catches the control bytes and every byte >= 0x80 at once.
+ */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      low = _mm_set1_epi8(0x20);
+
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+				     _mm_cmplt_epi8(v, low)));
+
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
+	while (end - p >= 8) {
+		uint64_t w, m;
+
+		memcpy(&w, p, 8);
+		w = le64toh(w);
+		if ((m = word_special(w)) != 0)
+			return p + (unsigned)__builtin_ctzll(m) / 8;
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
 /* A string, s->p at its opening quote. */
 static bool scan_string(struct scan *s)
 {
@@ -77,19 +117,9 @@ static bool scan_string(struct scan *s)
 	while (p < end) {
 		unsigned c;
 
-		/* Plain ASCII goes eight bytes at a time, up to the first byte
-		 * that needs a look (the bytes are read as little-endian). */
-		while (end - p >= 8) {
-			uint64_t w, m;
-
-			memcpy(&w, p, 8);
-			w = le64toh(w);
-			if ((m = word_special(w)) != 0) {
-				p += (unsigned)__builtin_ctzll(m) / 8;
-				break;
-			}
-			p += 8;
-		}
+		/* Plain ASCII goes many bytes at a time, up to the first byte
+		 * that needs a look. */
+		p = skip_plain(p, end);
 		if (p >= end)
 			break;
 		c = *p;
@@ -139,6 +169,19 @@ static bool scan_string(struct scan *s)
 			p++;
 			continue;
 		}
+		/*
+		 * A run of three-byte sequences led by E1-EC or EE-EF (most of
+		 * Japanese text) is well-formed whatever its continuation bytes
+		 * are: U+1000-U+CFFF and U+E000-U+FFFF hold no surrogate and no
+		 * overlong form. Two-byte sequences led by C2-DF likewise.
+		 */
+		while (end - p >= 3 && (p[1] & 0xc0) == 0x80 &&
+		       ((p[0] >= 0xe1 && p[0] <= 0xef && p[0] != 0xed && (p[2] & 0xc0) == 0x80) ||
+			(p[0] >= 0xc2 && p[0] <= 0xdf)))
+			p += p[0] >= 0xe0 ? 3 : 2;
+		if (p >= end || *p < 0x80)
+			continue;
+		c = *p;
 		{
 			unsigned need, cp;
 

@@ -23,7 +23,9 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,14 +110,37 @@ struct ledger {
 	size_t nsegs, segs_cap;
 	uint64_t clock;
 	unsigned open_segs;
-	/* The second thread for the body checks and leaf hashes of large
-	 * appends (par.h). */
-	struct par par;
+	/* The second thread for the body checks, lines and leaf hashes of
+	 * large appends, and a third that writes and syncs their lines
+	 * meanwhile (par.h; ledger_commit). */
+	struct par par, io;
 	/* DIR/idx-synced (writers only) and the count it last held as this
 	 * process knows it: see idx_mark_write. */
 	int mark_fd;
 	uint64_t idx_synced;
+	/* The group leader's arrays and line buffer (ledger_commit), kept
+	 * from one group to the next so that a stream of groups does not
+	 * fault fresh pages in each time; released when larger than
+	 * SCRATCH_KEEP. */
+	struct {
+		size_t cap, text_cap; /* records, bytes */
+		size_t *start;
+		const struct audit_rec **rec;
+		uint8_t (*leaf)[MERKLE_HASH_SIZE];
+		char *text;
+	} cs;
 };
+
+#define SCRATCH_KEEP ((size_t)64 << 20)
+
+static void scratch_release(struct ledger *l)
+{
+	free(l->cs.start);
+	free(l->cs.rec);
+	free(l->cs.leaf);
+	free(l->cs.text);
+	memset(&l->cs, 0, sizeof(l->cs));
+}
 
 /* Appends of at least this many records split their CPU work in two. */
 #define PAR_MIN 128
@@ -1477,6 +1502,7 @@ int ledger_open(const char *dir, enum ledger_mode mode, struct ledger **out)
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	par_init(&l->par);
+	par_init(&l->io);
 	if (mode == LEDGER_WRITE) {
 		if ((r = dir_path(l, "LOCK", p, sizeof(p))) < 0)
 			goto out;
@@ -1547,6 +1573,7 @@ void ledger_close(struct ledger *l)
 		ledger_unlock(l);
 	}
 	par_stop(&l->par);
+	par_stop(&l->io);
 	if (l->mark_fd >= 0)
 		close(l->mark_fd);
 	w_close(l);
@@ -1559,6 +1586,7 @@ void ledger_close(struct ledger *l)
 		rseg_close(l, &l->segs[i]);
 	free(l->segs);
 	free(l->dir);
+	scratch_release(l);
 	pthread_mutex_destroy(&l->fd_mu);
 	pthread_mutex_destroy(&l->seg_mu);
 	pthread_cond_destroy(&l->cv);
@@ -1633,13 +1661,15 @@ static bool body_valid(const char *b, size_t n)
 	json_t *j;
 	bool ok;
 
-	if (b == NULL || n == 0 || n > LEDGER_BODY_MAX || memchr(b, '\n', n) != NULL ||
-	    memchr(b, '\r', n) != NULL)
+	if (b == NULL || n == 0 || n > LEDGER_BODY_MAX)
 		return false;
-	/* The one-pass check settles the common case; jansson stays the
-	 * judge of everything it is not sure of (bodycheck.c). */
+	/* The one-pass check settles the common case (a body it passes has
+	 * no '\n' or '\r'); jansson stays the judge of everything it is not
+	 * sure of (bodycheck.c). */
 	if (ledger_body_surely_valid(b, n))
 		return true;
+	if (memchr(b, '\n', n) != NULL || memchr(b, '\r', n) != NULL)
+		return false;
 	j = json_loadb(b, n, 0, NULL);
 	ok = j != NULL && json_is_object(j);
 	json_decref(j);
@@ -1657,57 +1687,182 @@ struct ts_memo {
 	char text[TS_TEXT_MAX];
 };
 
-/* Append the decimal digits of v. */
-static int buf_u64(struct buf *out, uint64_t v)
+static const char *ts_memo_text(struct ts_memo *tm, int64_t secs, size_t *len)
 {
-	char d[20];
-	size_t k = sizeof(d);
-
-	do {
-		d[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return buf_append(out, d + k, sizeof(d) - k);
-}
-
-#define LIT(s) s, sizeof(s) - 1
-
-/*
- * One record line: {"v":1,"index":N,"ts":"...","kind":"...","actor":"...",
- * "body":BODY}\n, by copying (no format string, no allocation once out is
- * large enough).
- */
-static int rec_render(const struct audit_rec *rec, uint64_t index, struct ts_memo *tm,
-		      struct buf *out)
-{
-	int64_t secs = rec->ts == TS_NONE ? ts_now() : rec->ts;
-	size_t kl = strlen(rec->kind), al = strlen(rec->actor);
-	int r;
-
 	if (!tm->valid || tm->secs != secs) {
 		ts_format_jst(secs, tm->text);
 		tm->len = strlen(tm->text);
 		tm->secs = secs;
 		tm->valid = true;
 	}
-	/* One reservation for the fixed parts, the body and the actor as is;
-	 * buf_json_str may reserve more for escapes. */
-	if ((r = buf_reserve(out, 64 + tm->len + kl + al + rec->body_len)) < 0 ||
-	    (r = buf_append(out, LIT("{\"v\":1,\"index\":"))) < 0 || (r = buf_u64(out, index)) < 0 ||
-	    (r = buf_append(out, LIT(",\"ts\":\""))) < 0 ||
-	    (r = buf_append(out, tm->text, tm->len)) < 0 ||
-	    (r = buf_append(out, LIT("\",\"kind\":\""))) < 0 ||
-	    (r = buf_append(out, rec->kind, kl)) < 0 ||
-	    (r = buf_append(out, LIT("\",\"actor\":"))) < 0 ||
-	    (r = buf_json_str(out, rec->actor, al)) < 0 ||
-	    (r = buf_append(out, LIT(",\"body\":"))) < 0 ||
-	    (r = buf_append(out, rec->body, rec->body_len)) < 0 ||
-	    (r = buf_append(out, LIT("}\n"))) < 0)
-		return r;
-	return 0;
+	*len = tm->len;
+	return tm->text;
 }
 
-#undef LIT
+/*
+ * One record line: {"v":1,"index":N,"ts":"...","kind":"...","actor":"...",
+ * "body":BODY}\n. Its length is worked out first (line_len), so that the
+ * lines of a group can be rendered straight into their places, in two
+ * halves at once (lines_range).
+ */
+#define L_HEAD "{\"v\":1,\"index\":"
+#define L_TS ",\"ts\":\""
+#define L_KIND "\",\"kind\":\""
+#define L_ACTOR "\",\"actor\":"
+#define L_BODY ",\"body\":"
+#define L_END "}\n"
+#define L_FIXED                                                                             \
+	(sizeof(L_HEAD) - 1 + sizeof(L_TS) - 1 + sizeof(L_KIND) - 1 + sizeof(L_ACTOR) - 1 + \
+	 sizeof(L_BODY) - 1 + sizeof(L_END) - 1)
+
+static size_t u64_digits(uint64_t v)
+{
+	size_t n = 1;
+
+	for (; v >= 10; v /= 10)
+		n++;
+	return n;
+}
+
+static char *put_u64(char *p, uint64_t v, size_t digits)
+{
+	for (size_t k = digits; k-- > 0; v /= 10)
+		p[k] = (char)('0' + v % 10);
+	return p + digits;
+}
+
+static char *put_mem(char *p, const void *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* The actor as a JSON string. actor_valid lets through printable UTF-8
+ * only, so '"' and '\\' are the only bytes to escape (which is what
+ * buf_json_str would write for it). */
+static size_t actor_json_len(const char *a, size_t n)
+{
+	size_t e = n + 2;
+
+	for (size_t i = 0; i < n; i++)
+		e += a[i] == '"' || a[i] == '\\';
+	return e;
+}
+
+static char *put_actor(char *p, const char *a, size_t n)
+{
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] == '"' || a[i] == '\\')
+			*p++ = '\\';
+		*p++ = a[i];
+	}
+	*p++ = '"';
+	return p;
+}
+
+static size_t line_len(const struct audit_rec *rec, uint64_t index, size_t ts_len)
+{
+	return L_FIXED + u64_digits(index) + ts_len + strlen(rec->kind) +
+	       actor_json_len(rec->actor, strlen(rec->actor)) + rec->body_len;
+}
+
+/*
+ * The lines of a group: record k (index first + k) is rec[k], its line
+ * text[start[k], start[k + 1]) with its '\n' last, its leaf hash leaf[k].
+ */
+struct lines {
+	const struct audit_rec **rec;
+	uint64_t first;
+	int64_t now; /* the time of records without one */
+	bool hash;   /* lines_range hashes each line too */
+	char *text;
+	size_t *start;
+	uint8_t (*leaf)[MERKLE_HASH_SIZE];
+	atomic_size_t done; /* leaves_publish: leaf[0, done) are there */
+};
+
+/* Render lines [lo, hi) into their places, and with ln->hash hash each
+ * while it is still in the cache. */
+static void lines_range(void *ctx, size_t lo, size_t hi)
+{
+	struct lines *ln = ctx;
+	struct ts_memo tm = { 0 };
+
+	for (size_t k = lo; k < hi; k++) {
+		const struct audit_rec *rec = ln->rec[k];
+		uint64_t index = ln->first + k;
+		char *line = ln->text + ln->start[k], *p = line;
+		size_t len = ln->start[k + 1] - ln->start[k], tl;
+		const char *ts = ts_memo_text(&tm, rec->ts == TS_NONE ? ln->now : rec->ts, &tl);
+
+		p = put_mem(p, L_HEAD, sizeof(L_HEAD) - 1);
+		p = put_u64(p, index, u64_digits(index));
+		p = put_mem(p, L_TS, sizeof(L_TS) - 1);
+		p = put_mem(p, ts, tl);
+		p = put_mem(p, L_KIND, sizeof(L_KIND) - 1);
+		p = put_mem(p, rec->kind, strlen(rec->kind));
+		p = put_mem(p, L_ACTOR, sizeof(L_ACTOR) - 1);
+		p = put_actor(p, rec->actor, strlen(rec->actor));
+		p = put_mem(p, L_BODY, sizeof(L_BODY) - 1);
+		p = put_mem(p, rec->body, rec->body_len);
+		p = put_mem(p, L_END, sizeof(L_END) - 1);
+		if ((size_t)(p - line) != len)
+			BUG("ledger: a record line is not the length worked out for it");
+		if (ln->hash)
+			merkle_leaf_hash(line, len - 1, ln->leaf[k]);
+	}
+}
+
+/* The leaf hashes of lines [lo, hi): each line without its '\n'. */
+static void leaves_range(void *ctx, size_t lo, size_t hi)
+{
+	struct lines *ln = ctx;
+
+	for (size_t k = lo; k < hi; k++)
+		merkle_leaf_hash(ln->text + ln->start[k], ln->start[k + 1] - ln->start[k] - 1,
+				 ln->leaf[k]);
+}
+
+/* The same from 0, in order, each leaf published in ln->done as soon as
+ * it is there, for the thread that grows the tree behind it. */
+static void leaves_publish(void *ctx, size_t lo, size_t hi)
+{
+	struct lines *ln = ctx;
+
+	for (size_t k = lo; k < hi; k++) {
+		leaves_range(ctx, k, k + 1);
+		atomic_store_explicit(&ln->done, k + 1, memory_order_release);
+	}
+}
+
+/* Wait until leaf k has been published (a short wait: the other thread
+ * is hashing the leaves in order, a few hundred nanoseconds each). */
+static void leaf_wait(struct lines *ln, size_t k)
+{
+	unsigned spins = 0;
+
+	while (atomic_load_explicit(&ln->done, memory_order_acquire) <= k) {
+		if (++spins < 256) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else {
+			sched_yield();
+			spins = 0;
+		}
+	}
+}
+
+/*
+ * The share of a large group's leaves that the thread growing the tree
+ * hashes itself before it starts: per leaf, a leaf hash costs about 1.5
+ * times what growing the tree by it costs (one interior hash of 65 bytes
+ * on average, against a line of some hundreds), so with the other thread
+ * hashing the leaves [0, n - n/6) in order both finish at about the same
+ * time.
+ */
+#define TREE_OWN_SHARE 6
 
 /* Total number of records in a group; ERR_TOO_LARGE if it overflows. */
 static int group_count(const struct append_req *g, uint64_t *total)
@@ -1773,62 +1928,108 @@ static bool commit_undo(struct ledger *l, struct chunk *c, size_t n)
 	return ok;
 }
 
-/* The leaf hashes of a group's lines: line i is text[start[i],
- * start[i + 1]), its '\n' last. */
-struct leaves_hash {
+/*
+ * Writing the lines of a group into the .log of each chunk. With sync,
+ * each .log is then fdatasync'ed (this runs on the second thread while
+ * the calling thread grows the tree); without, the writeback is only
+ * started, and the caller syncs later.
+ */
+struct log_io {
+	const struct chunk *ch;
+	size_t nch;
 	const char *text;
-	size_t *start;
-	uint8_t (*leaf)[MERKLE_HASH_SIZE];
+	bool sync;
+	int wr, sr;     /* results of the writes and of the syncs */
+	int werr, serr; /* their errno */
 };
 
-static void leaves_hash_range(void *ctx, size_t lo, size_t hi)
+static void log_io_run(void *ctx, size_t lo, size_t hi)
 {
-	struct leaves_hash *lh = ctx;
+	struct log_io *io = ctx;
 
-	for (size_t i = lo; i < hi; i++)
-		merkle_leaf_hash(lh->text + lh->start[i], lh->start[i + 1] - lh->start[i] - 1,
-				 lh->leaf[i]);
+	(void)lo;
+	(void)hi;
+	for (size_t i = 0; i < io->nch; i++) {
+		const struct chunk *c = &io->ch[i];
+
+		if (pwrite_all(c->log_fd, io->text + c->t0, c->t1 - c->t0, c->log_off) < 0) {
+			io->werr = errno;
+			io->wr = ERR_IO;
+			return;
+		}
+		if (!io->sync)
+			(void)sync_file_range(c->log_fd, (off64_t)c->log_off, (off64_t)(c->t1 - c->t0),
+					      SYNC_FILE_RANGE_WRITE);
+	}
+	for (size_t i = 0; io->sync && i < io->nch; i++) {
+		if (fdatasync(io->ch[i].log_fd) != 0) {
+			io->serr = errno;
+			io->sr = ERR_IO;
+			return;
+		}
+	}
 }
 
 /*
  * Write one group (the appends queued in this process, in order) at the
  * end of the ledger and make it durable, all under the flock: find the
- * true end, assign indexes, write the lines and then their index entries,
- * fdatasync the files, unlock. A segment holding per_seg records or more
- * takes no more: the next record starts a segment, which may happen
- * inside a group (the group's records then span segments). Sets each
- * request's first index and result. Called by the group leader without
- * l->mu held; *failed is set when the files may no longer be a
- * consistent set or a sync failed.
+ * true end, assign indexes, lay the lines out, render and hash them (on
+ * two cores when the group is large), write the lines and make them
+ * durable on the second thread while this one grows the tree and writes
+ * its hashes, then write the index entries, unlock. A segment holding
+ * per_seg records or more takes no more: the next record starts a
+ * segment, which may happen inside a group (the group's records then
+ * span segments). Sets each request's first index and result. Called by
+ * the group leader without l->mu held; *failed is set when the files may
+ * no longer be a consistent set or a sync failed.
  */
 static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t per_seg,
 			  bool *failed)
 {
 	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE];
 	struct merkle_builder *tree = xmalloc(sizeof(*tree));
-	struct leaves_hash lh = { NULL, NULL, NULL };
-	size_t bytes;
+	struct lines ln = { .rec = NULL };
+	struct log_io io = { NULL, 0, NULL, false, 0, 0, 0, 0 };
+	size_t text_len = 0;
 	struct hash_batch hb;
-	struct buf text, idx;
+	struct buf idx;
 	struct chunk *ch = NULL;
 	size_t nch = 0, capch = 0;
-	uint64_t start, total = 0, next, touched = 0, seg, in_seg, seg_off;
+	uint64_t start, total = 0, touched = 0, seg, in_seg, seg_off;
 	struct ts_memo tm = { 0 };
-	bool locked = false, fresh = false;
+	bool locked = false, fresh = false, async = false, helped = false;
+	size_t own = 0;
 	int r;
 
-	buf_init(&text, SIZE_MAX);
+	atomic_init(&ln.done, 0);
 	buf_init(&idx, SIZE_MAX);
 	batch_init(&hb);
 	if ((r = group_count(group, &total)) < 0)
 		goto out;
-	/* Each record's line start (one more for the end) and leaf hash. */
-	if (total >= SIZE_MAX / 64 || (r = size_mul((size_t)total + 1, sizeof(size_t), &bytes)) < 0) {
+	/* Each record's line start (one more for the end), record and leaf
+	 * hash: below SIZE_MAX / 64 records, their sizes cannot overflow. */
+	if (total >= SIZE_MAX / 64) {
 		r = ERR_TOO_LARGE;
 		goto out;
 	}
-	lh.start = xmalloc(bytes);
-	lh.leaf = xmalloc((size_t)total * MERKLE_HASH_SIZE + 1);
+	if (l->cs.cap < total + 1) {
+		scratch_release(l);
+		l->cs.cap = (size_t)total + 1;
+		l->cs.start = xmalloc(l->cs.cap * sizeof(*l->cs.start));
+		l->cs.rec = xmalloc(l->cs.cap * sizeof(*l->cs.rec));
+		l->cs.leaf = xmalloc(l->cs.cap * MERKLE_HASH_SIZE);
+	}
+	ln.start = l->cs.start;
+	ln.rec = l->cs.rec;
+	ln.leaf = l->cs.leaf;
+	{
+		size_t k = 0;
+
+		for (struct append_req *g = group; g != NULL; g = g->next)
+			for (size_t i = 0; i < g->n; i++)
+				ln.rec[k++] = &g->recs[i];
+	}
+	ln.now = ts_now();
 	if ((r = ledger_lock(l)) < 0)
 		goto out;
 	locked = true;
@@ -1836,52 +2037,74 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		goto out;
 	/* The tree grows in a copy, kept only once the group is on disk. */
 	*tree = l->tree;
-	start = next = l->n;
+	start = ln.first = l->n;
 	seg = l->seg_first;
 	in_seg = l->n - l->seg_first;
 	seg_off = l->log_end;
-	for (struct append_req *g = group; g != NULL; g = g->next) {
-		g->first = next;
-		for (size_t i = 0; i < g->n; i++, next++) {
-			size_t line_start = text.len;
-			struct chunk *c;
-			uint8_t e[8];
+	{
+		uint64_t next = start;
 
-			if (in_seg >= per_seg || nch == 0) {
-				if (in_seg >= per_seg) {
-					seg = next;
-					in_seg = 0;
-					seg_off = 0;
-					fresh = true;
-				}
-				if (nch == capch) {
-					capch = capch ? capch * 2 : 4;
-					ch = xrealloc(ch, capch * sizeof(*ch));
-				}
-				ch[nch++] = (struct chunk){ seg,	 seg_off, in_seg * 8, text.len, text.len,
-							    idx.len, idx.len, fresh,  -1,	  -1 };
-			}
-			c = &ch[nch - 1];
-			put_le64(e, c->log_off + (text.len - c->t0));
-			if ((r = buf_append(&idx, e, 8)) < 0 ||
-			    (r = rec_render(&g->recs[i], next, &tm, &text)) < 0)
-				goto out;
-			c->t1 = text.len;
-			c->x1 = idx.len;
-			in_seg++;
-			lh.start[next - start] = line_start;
+		for (struct append_req *g = group; g != NULL; g = g->next) {
+			g->first = next;
+			next += g->n;
 		}
 	}
-	lh.start[total] = text.len;
-	lh.text = text.data;
+	/* The layout: each line's place, the chunks, the index entries. */
+	for (uint64_t k = 0; k < total; k++) {
+		const struct audit_rec *rec = ln.rec[k];
+		struct chunk *c;
+		uint8_t e[8];
+		size_t tl;
+
+		(void)ts_memo_text(&tm, rec->ts == TS_NONE ? ln.now : rec->ts, &tl);
+		if (in_seg >= per_seg || nch == 0) {
+			if (in_seg >= per_seg) {
+				seg = start + k;
+				in_seg = 0;
+				seg_off = 0;
+				fresh = true;
+			}
+			if (nch == capch) {
+				capch = capch ? capch * 2 : 4;
+				ch = xrealloc(ch, capch * sizeof(*ch));
+			}
+			ch[nch++] = (struct chunk){ seg,     seg_off, in_seg * 8, text_len, text_len,
+						    idx.len, idx.len, fresh,	  -1,	    -1 };
+		}
+		c = &ch[nch - 1];
+		put_le64(e, c->log_off + (text_len - c->t0));
+		if ((r = buf_append(&idx, e, 8)) < 0)
+			goto out;
+		ln.start[k] = text_len;
+		if (__builtin_add_overflow(text_len, line_len(rec, start + k, tl), &text_len)) {
+			r = ERR_TOO_LARGE;
+			goto out;
+		}
+		c->t1 = text_len;
+		c->x1 = idx.len;
+		in_seg++;
+	}
+	ln.start[total] = text_len;
+	if (l->cs.text_cap < text_len + 1) {
+		free(l->cs.text);
+		l->cs.text_cap = text_len + 1;
+		l->cs.text = xmalloc(l->cs.text_cap);
+	}
+	ln.text = l->cs.text;
+	/* A small group's lines are rendered and hashed in one pass; a large
+	 * group's are rendered on two cores first, so that their writing can
+	 * start (below) before they are hashed. */
+	ln.hash = total < PAR_MIN;
+	par_split(&l->par, lines_range, &ln, (size_t)total, PAR_MIN);
 	/*
-	 * The lines go first (into segments the group starts, whose .log is
-	 * created empty: a leftover of a writer that died there counts for
-	 * no one, having no .idx), then their hashes, then the index entries
-	 * that make them count, segment by segment, a started segment's .idx
-	 * created only then: a reader never follows an index entry to bytes
-	 * (or asks for hashes) that are not there yet, and counts a segment
-	 * only after the one before it is complete.
+	 * The lines go into segments the group starts, whose .log is created
+	 * empty (a leftover of a writer that died there counts for no one,
+	 * having no .idx); their hashes go into the hash files meanwhile; the
+	 * index entries that make them count come after both, segment by
+	 * segment, a started segment's .idx created only then: a reader never
+	 * follows an index entry to bytes (or asks for hashes) that are not
+	 * there yet, and counts a segment only after the one before it is
+	 * complete.
 	 */
 	for (size_t i = 0; i < nch && r == 0; i++) {
 		char p[4096];
@@ -1894,27 +2117,46 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 			if (ch[i].log_fd < 0)
 				r = ERR_IO;
 		}
-		if (r == 0)
-			r = pwrite_all(ch[i].log_fd, text.data + ch[i].t0, ch[i].t1 - ch[i].t0,
-				       ch[i].log_off);
-		/* The disk starts on the lines while the leaves are hashed;
-		 * the fdatasync below still waits for all of them. */
-		if (r == 0)
-			(void)sync_file_range(ch[i].log_fd, (off64_t)ch[i].log_off,
-					      (off64_t)(ch[i].t1 - ch[i].t0), SYNC_FILE_RANGE_WRITE);
 	}
-	/* The leaves are the lines without their '\n', hashed on two cores
-	 * when the group is large; then the tree grows in order. */
-	if (r == 0)
-		par_split(&l->par, leaves_hash_range, &lh, (size_t)total, PAR_MIN);
+	if (r == 0) {
+		/* A large group's lines are written and synced by the third
+		 * thread while the other two hash them and this one grows the
+		 * tree; a small group's are written here, the disk starting on
+		 * them while the tree grows, and synced below. */
+		io = (struct log_io){ ch, nch, ln.text, true, 0, 0, 0, 0 };
+		async = total >= PAR_MIN && par_begin(&l->io, log_io_run, &io, 0, 1);
+		if (!async) {
+			io.sync = false;
+			log_io_run(&io, 0, 1);
+		}
+		/* The second thread hashes the leaves in order while this one
+		 * hashes the last sixth and then grows the tree behind it. */
+		if (!ln.hash) {
+			own = (size_t)total / TREE_OWN_SHARE;
+			helped = par_begin(&l->par, leaves_publish, &ln, 0, (size_t)total - own);
+			if (!helped)
+				own = (size_t)total;
+			leaves_range(&ln, (size_t)total - own, (size_t)total);
+		}
+	}
 	for (uint64_t i = 0; i < total && r == 0; i++) {
 		unsigned k;
 
-		if ((r = merkle_builder_append(tree, lh.leaf[i], completed, &k)) == 0)
+		if (helped && i < total - own)
+			leaf_wait(&ln, (size_t)i);
+		if ((r = merkle_builder_append(tree, ln.leaf[i], completed, &k)) == 0)
 			r = batch_add(&hb, tree->size, completed, k);
 	}
+	if (helped)
+		par_end(&l->par);
 	if (r == 0)
 		r = batch_write(l, &hb, &touched);
+	if (async)
+		par_end(&l->io);
+	if (r == 0 && io.wr < 0) {
+		errno = io.werr;
+		r = io.wr;
+	}
 	for (size_t i = 0; i < nch && r == 0; i++) {
 		char p[4096];
 
@@ -1932,7 +2174,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		log_error(T("監査記録: 書き込みに失敗しました: %s", "ledger: write failed: %s"),
 			  strerror(errno));
 		l->hashes_dirty = true;
-		if (!commit_undo(l, ch, nch))
+		if (!commit_undo(l, ch, nch) || io.sr < 0)
 			*failed = true;
 		r = ERR_IO;
 		goto out;
@@ -1941,12 +2183,17 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	 * here: hash/synced says up to where they are durable, and after a
 	 * crash the rest is recomputed from the records (hashes_sync). A
 	 * started segment's names are made durable with the directory. */
-	/* The .log of every chunk is synced; a .idx only when its segment is
-	 * left behind or full (the mark below covers the last one). */
+	/* The .log of every chunk is synced (above, on the second thread, for
+	 * a large group); a .idx only when its segment is left behind or full
+	 * (the mark below covers the last one). */
+	if (io.sr < 0) {
+		errno = io.serr;
+		r = ERR_IO;
+	}
 	for (size_t i = 0; i < nch && r == 0; i++) {
 		bool full = ch[i].idx_off / 8 + (ch[i].x1 - ch[i].x0) / 8 >= per_seg;
 
-		if (fdatasync(ch[i].log_fd) != 0 ||
+		if ((!async && fdatasync(ch[i].log_fd) != 0) ||
 		    ((i + 1 < nch || full) && fdatasync(ch[i].idx_fd) != 0))
 			r = ERR_IO;
 	}
@@ -1980,7 +2227,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		l->seg_first = c->seg;
 		l->log_end = c->log_off + (c->t1 - c->t0);
 	} else {
-		l->log_end += text.len;
+		l->log_end += text_len;
 	}
 	l->tree = *tree;
 	r = 0;
@@ -1993,9 +2240,8 @@ out:
 	free(ch);
 	batch_release(&hb);
 	free(tree);
-	free(lh.start);
-	free(lh.leaf);
-	buf_release(&text);
+	if (l->cs.text_cap > SCRATCH_KEEP || l->cs.cap * MERKLE_HASH_SIZE > SCRATCH_KEEP)
+		scratch_release(l);
 	buf_release(&idx);
 }
 
@@ -2436,8 +2682,8 @@ static int seal_one(struct ledger *l, uint64_t first, uint64_t count, uint64_t c
 		r = ERR_IO;
 		goto out;
 	}
-	log_info(T("監査記録: セグメント %s.log（記録 %" PRIu64 "〜%" PRIu64 "）を封印しました",
-		   "ledger: sealed segment %s.log (records %" PRIu64 " to %" PRIu64 ")"),
+	log_info(T("監査記録: セグメント %s（記録 %" PRIu64 "〜%" PRIu64 "）を封印しました",
+		   "ledger: sealed segment %s (records %" PRIu64 " to %" PRIu64 ")"),
 		 logp, first, first + count - 1);
 	r = 0;
 out:

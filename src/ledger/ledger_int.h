@@ -83,7 +83,8 @@ MM_WUR int seg_seal_render(const struct seg_seal *s, struct buf *out);
 /*
  * True when body[0 .. n) is surely a JSON object that jansson's
  * json_loadb(body, n, 0, NULL) accepts (bodycheck.c); false means "not
- * sure": ask jansson. Never true for an input jansson refuses. Any thread.
+ * sure": ask jansson. Never true for an input jansson refuses, nor for
+ * one that holds '\n' or '\r'. Any thread.
  */
 bool ledger_body_surely_valid(const char *body, size_t n);
 

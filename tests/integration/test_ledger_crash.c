@@ -10,7 +10,8 @@
  * that were appended (each body is derived from its round, thread and
  * sequence number, so every record can be rebuilt byte for byte); each
  * thread's records form a prefix of its sequence, with at most the last
- * one unacknowledged; indexes are consecutive; the records of earlier
+ * append unacknowledged (one record, or a group of GROUP_N for the thread
+ * that appends groups with ledger_append_many); indexes are consecutive; the records of earlier
  * rounds are unchanged (the root of the old size is the same); and
  * ledger_verify passes over the whole ledger, including one signed
  * checkpoint per round. The writer starts a new segment file every 64
@@ -60,6 +61,11 @@
 /* Records per segment file in test_kill_writers: small, so that kills
  * land as segments fill and new ones start, and checkpoints seal them. */
 #define SEG_ENTRIES 64
+/* In test_kill_writers the last thread appends groups of GROUP_N records
+ * with ledger_append_many: large enough (128 and more) for the way a large
+ * group is written, its lines synced on a thread of their own while the
+ * tree grows. */
+#define GROUP_N 150
 #define ORIGIN "mamori/crash-test"
 
 enum msg_type { MSG_READY = 1, MSG_ACK = 2, MSG_BIG = 3 };
@@ -149,8 +155,9 @@ struct writer {
 	struct ledger *l;
 	unsigned round;
 	unsigned thread;
-	bool big; /* this thread appends BIG_PAD records */
-	int fd;	  /* the pipe to the parent */
+	bool big;	/* this thread appends BIG_PAD records */
+	unsigned group; /* records per append (1: ledger_append) */
+	int fd;		/* the pipe to the parent */
 };
 
 static void send_msg(int fd, enum msg_type type, uint32_t thread, uint64_t seq, uint64_t index,
@@ -162,11 +169,38 @@ static void send_msg(int fd, enum msg_type type, uint32_t thread, uint64_t seq, 
 		_exit(3);
 }
 
+/* A thread that appends groups of w->group records, each acknowledged
+ * once its group's ledger_append_many returned. */
+static void writer_groups(struct writer *w)
+{
+	struct buf *bodies = xcalloc(w->group, sizeof(*bodies));
+	struct audit_rec *recs = xcalloc(w->group, sizeof(*recs));
+
+	for (unsigned k = 0; k < w->group; k++)
+		buf_init(&bodies[k], 4096);
+	for (uint64_t seq = 0; seq + w->group <= SEQ_MAX; seq += w->group) {
+		uint64_t first;
+
+		for (unsigned k = 0; k < w->group; k++) {
+			body_of(w->round, w->thread, seq + k, false, &bodies[k]);
+			recs[k] = (struct audit_rec){ "access", TS_BASE + (int64_t)(seq + k),
+						      "crash-writer", bodies[k].data, bodies[k].len };
+		}
+		if (ledger_append_many(w->l, recs, w->group, &first) != 0)
+			_exit(2);
+		for (unsigned k = 0; k < w->group; k++)
+			send_msg(w->fd, MSG_ACK, w->thread, seq + k, first + k, 0);
+	}
+	_exit(7); /* never reached in a round: the parent kills first */
+}
+
 static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
 	struct buf body;
 
+	if (w->group > 1)
+		writer_groups(w);
 	buf_init(&body, BIG_PAD + 4096);
 	for (uint64_t seq = 0; seq < SEQ_MAX; seq++) {
 		struct audit_rec r;
@@ -222,7 +256,8 @@ static MM_NORETURN void writer_main(const char *dir, unsigned round, bool big, i
 		_exit(6);
 	send_msg(fd, MSG_READY, 0, 0, 0, 0);
 	for (unsigned t = 0; t < THREADS; t++) {
-		w[t] = (struct writer){dir, l, round, t, big && t == 0, fd};
+		w[t] = (struct writer){dir, l, round, t, big && t == 0,
+				       !big && t == THREADS - 1 ? GROUP_N : 1, fd};
 		if (pthread_create(&th[t], NULL, writer_run, &w[t]) != 0)
 			_exit(4);
 	}
@@ -479,10 +514,11 @@ static void check_record(struct ledger *l, uint64_t i, struct buf *got, struct b
 /*
  * After round `round` was killed: repair by opening for writing, then check
  * everything (see the file's comment). *size and root hold the size and
- * root after the previous round and receive the new ones.
+ * root after the previous round and receive the new ones. last_group:
+ * records per append of the last thread.
  */
 static bool check_after(const char *dir, unsigned round, const struct round_result *rr,
-			uint64_t *size, uint8_t root[MERKLE_HASH_SIZE])
+			unsigned last_group, uint64_t *size, uint8_t root[MERKLE_HASH_SIZE])
 {
 	bool torn;
 	struct ledger *l = NULL;
@@ -531,11 +567,12 @@ static bool check_after(const char *dir, unsigned round, const struct round_resu
 		assert_int_equal(by_seq[a->thread][a->seq], (int64_t)a->index);
 		acked[a->thread]++;
 	}
-	/* At most the one append each thread had in flight became a record
-	 * without being acknowledged. */
+	/* At most the one append each thread had in flight became records
+	 * without being acknowledged: one record, or a group of GROUP_N for
+	 * the thread that appends groups. */
 	for (unsigned t = 0; t < THREADS; t++) {
 		assert_true(present[t] >= acked[t]);
-		assert_true(present[t] <= acked[t] + 1);
+		assert_true(present[t] <= acked[t] + (t == THREADS - 1 ? last_group : 1));
 		free(by_seq[t]);
 	}
 	/* The records of earlier rounds, whole and in place (spot checks of
@@ -593,7 +630,7 @@ static void test_kill_writers(void **state)
 		printf("  round %2u: kill after %.1f ms from the %s\n", round, delay / 1000,
 		       from_fork ? "fork" : "writer's open");
 		run_round(dir, round, false, from_fork, 0, delay, false, &rr);
-		(void)check_after(dir, round, &rr, &size, root);
+		(void)check_after(dir, round, &rr, GROUP_N, &size, root);
 		free(rr.acks);
 	}
 	assert_true(size > 0);
@@ -638,7 +675,7 @@ static void test_kill_big_record(void **state)
 			    "of the writer's estimate %.2f ms)\n",
 			    round, rr.big_est * permille / 1e6, (unsigned long long)after,
 			    permille / 10, rr.big_est / 1000);
-		torn += check_after(dir, round, &rr, &size, root);
+		torn += check_after(dir, round, &rr, 1, &size, root);
 		free(rr.acks);
 	}
 	printf("  big records: %u of %u kills left a torn tail that was repaired\n", torn, round);

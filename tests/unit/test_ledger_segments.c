@@ -140,6 +140,75 @@ static void verify_ok(const char *d, uint64_t entries)
 	assert_int_equal(rep.entries, entries);
 }
 
+/*
+ * Large groups (128 records and more) are laid out first, rendered on two
+ * cores, written and synced on a third thread while the leaves are hashed
+ * and the tree grows behind them: the records, the hash files and the
+ * root must be exactly those of the same records appended one by one,
+ * also where a group spans several segments and when records carry an
+ * actor that needs escapes and their own times.
+ */
+static void test_large_groups(void **state)
+{
+	enum { N = 1000, SEG = 100 };
+	static const unsigned groups[] = { 300, 128, 1, 250, 321 };
+	char *da = make_dir(), *db = make_dir();
+	struct ledger *a = open_w(da, SEG), *b = open_w(db, SEG);
+	struct audit_rec *recs = xcalloc(N, sizeof(*recs));
+	char(*bodies)[64] = xcalloc(N, 64);
+	struct buf ra, rb;
+	uint8_t roota[32], rootb[32];
+	unsigned done = 0;
+
+	(void)state;
+	buf_init(&ra, SIZE_MAX);
+	buf_init(&rb, SIZE_MAX);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(bodies[i], 64, "{\"n\":%u,\"q\":\"佐藤\"}", i);
+		recs[i] = (struct audit_rec){ i % 3 ? "access" : "decision",
+					      i % 7 ? 1700000000 + (int64_t)i / 5 : TS_NONE,
+					      i % 2 ? "staff:\"q\\1" : "職員:佐藤", bodies[i],
+					      strlen(bodies[i]) };
+		if (recs[i].ts == TS_NONE)
+			recs[i].ts = 1700000000; /* both ledgers must render the same time */
+	}
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
+		uint64_t first = 0;
+
+		assert_int_equal(ledger_append_many(a, recs + done, groups[g], &first), 0);
+		assert_int_equal(first, done);
+		done += groups[g];
+	}
+	assert_int_equal(done, N);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(ledger_append(b, &recs[i], NULL), 0);
+	for (uint64_t i = 0; i < N; i++) {
+		assert_int_equal(ledger_read(a, i, &ra), 0);
+		assert_int_equal(ledger_read(b, i, &rb), 0);
+		assert_int_equal(ra.len, rb.len);
+		assert_memory_equal(ra.data, rb.data, ra.len);
+	}
+	assert_int_equal(ledger_read(a, 1, &ra), 0);
+	assert_non_null(strstr(ra.data, "\"actor\":\"staff:\\\"q\\\\1\""));
+	for (uint64_t n = 1; n <= N; n += 37) {
+		assert_int_equal(ledger_root(a, n, roota), 0);
+		assert_int_equal(ledger_root(b, n, rootb), 0);
+		assert_memory_equal(roota, rootb, 32);
+	}
+	check_root(a);
+	assert_true(exists(da, "seg/000000000900.idx"));
+	ledger_close(a);
+	ledger_close(b);
+	verify_ok(da, N);
+	verify_ok(db, N);
+	buf_release(&ra);
+	buf_release(&rb);
+	free(recs);
+	free(bodies);
+	done_dir(da);
+	done_dir(db);
+}
+
 static void test_rollover_in_group(void **state)
 {
 	char *d = make_dir();
@@ -753,6 +822,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rollover_in_group),
+		cmocka_unit_test(test_large_groups),
 		cmocka_unit_test(test_reopen_many),
 		cmocka_unit_test(test_mixed_sizes),
 		cmocka_unit_test(test_processes_across_boundary),

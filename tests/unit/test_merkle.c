@@ -308,6 +308,21 @@ static void test_hash_primitives(void **state)
 	assert_memory_not_equal(h, want, HS);
 	merkle_node_hash(a, b, a);
 	assert_memory_equal(a, h, HS);
+	merkle_node_hash(b, b, b);
+	merkle_node_hash(leaves[1], leaves[1], want);
+	assert_memory_equal(b, want, HS);
+	/* A node is SHA-256(0x01 || left || right): checked against the
+	 * plain hash of those 65 bytes for many inputs. */
+	for (int k = 0; k < 256; k++) {
+		uint8_t in[1 + 2 * HS];
+
+		in[0] = 0x01;
+		for (int i = 0; i < 2 * HS; i++)
+			in[1 + i] = (uint8_t)(k * 7 + i * 13 + (k >> 3) * i);
+		merkle_node_hash(in + 1, in + 1 + HS, h);
+		merkle_sha256(in, sizeof(in), NULL, 0, want);
+		assert_memory_equal(h, want, HS);
+	}
 }
 
 static void test_roots(void **state)
