@@ -404,14 +404,13 @@ static uint64_t hashes_synced_read(struct ledger *l)
 	return v;
 }
 
-static int hashes_mark_synced(struct ledger *l, uint64_t n)
+/* Write the mark n (the hash files already synced up to it). */
+static int hashes_mark_write(struct ledger *l, uint64_t n)
 {
 	char dir[4096];
 	uint8_t e[8];
 	int k;
 
-	if (hashes_datasync(l, UINT64_MAX) < 0)
-		return ERR_IO;
 	k = snprintf(dir, sizeof(dir), "%s/hash", l->dir);
 	if (k < 0 || (size_t)k >= sizeof(dir))
 		return ERR_INVALID;
@@ -419,6 +418,13 @@ static int hashes_mark_synced(struct ledger *l, uint64_t n)
 		return ERR_IO;
 	put_le64(e, n);
 	return write_atomic(dir, "synced", e, 8);
+}
+
+static int hashes_mark_synced(struct ledger *l, uint64_t n)
+{
+	if (hashes_datasync(l, UINT64_MAX) < 0)
+		return ERR_IO;
+	return hashes_mark_write(l, n);
 }
 
 
@@ -2409,14 +2415,94 @@ static int write_atomic(const char *dir, const char *name, const void *data, siz
 	return file_write_atomic(path, data, len, 0644);
 }
 
+/* Take checkpoints/.lock (exclusive, waiting): it orders the notes of
+ * checkpoints made by several threads and processes, and is held only
+ * while one is signed and written. */
+static int cp_lock(const char *cpdir, int *fd)
+{
+	char p[4200];
+	int n = snprintf(p, sizeof(p), "%s/.lock", cpdir);
+
+	*fd = -1;
+	if (n < 0 || (size_t)n >= sizeof(p))
+		return ERR_INVALID;
+	if ((*fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return ERR_IO;
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		close(*fd);
+		*fd = -1;
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* Become this process's group leader (no append of it moves the end or
+ * the tree until lead_end), and say so to the others. */
+static void lead_begin(struct ledger *l)
+{
+	pthread_mutex_lock(&l->mu);
+	while (l->leading)
+		pthread_cond_wait(&l->cv, &l->mu);
+	l->leading = true;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void lead_end(struct ledger *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->leading = false;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* The size of the checkpoint in checkpoints/latest, or 0 when there is
+ * none or it does not parse (it is then replaced). */
+static uint64_t cp_latest_size(struct ledger *l)
+{
+	struct note_checkpoint ck;
+	struct note n;
+	struct buf b;
+	uint64_t size = 0;
+
+	buf_init(&b, NOTE_MAX);
+	if (ledger_latest_checkpoint(l, &b) == 0 &&
+	    note_parse(b.data ? b.data : "", b.len, &n, NULL, NULL) == 0 &&
+	    note_checkpoint_parse(n.text, n.text_len, &ck, NULL, NULL) == 0)
+		size = ck.size;
+	buf_release(&b);
+	return size;
+}
+
+/*
+ * A checkpoint of the records present now. Appends wait only while the
+ * size and root are taken and while the mark hash/synced is moved (each
+ * a moment under the flock); the syncs of the hash files, the signature
+ * and the notes happen while they go on (docs/internals/ledger.md,
+ * "Checkpoints"):
+ *
+ * 1. as leader under the flock: the size n and the root;
+ * 2. no lock: every hash file fdatasync'ed (the hashes of the first n
+ *    leaves never change again, and nothing cuts a hash file below its
+ *    records, so a sync now covers them whatever is appended meanwhile);
+ * 3. as leader under the flock: hash/synced moved to n (when below);
+ * 4. under checkpoints/.lock (which orders the checkpoints of several
+ *    threads and processes; not the maintenance lock, which an archive
+ *    may hold for long): the note signed and written as <n>.note, and as
+ *    latest unless latest is already of a larger size.
+ *
+ * What a checkpoint signs can always be proved: its hashes are durable
+ * (2) before the signature exists (4).
+ */
 int ledger_checkpoint(struct ledger *l, const char *origin, const uint8_t seed[NOTE_SEED_SIZE],
 		      struct buf *out, uint64_t *size)
 {
 	uint8_t root[MERKLE_HASH_SIZE];
 	struct buf text, note;
 	char cpdir[4096], name[64];
-	bool locked = false;
-	int n, r, s;
+	uint64_t cp = 0;
+	int n, r, s, cfd = -1;
 
 	buf_init(&text, NOTE_MAX);
 	buf_init(&note, NOTE_MAX);
@@ -2424,59 +2510,69 @@ int ledger_checkpoint(struct ledger *l, const char *origin, const uint8_t seed[N
 		return ERR_INVALID;
 	if (l->mode != LEDGER_WRITE)
 		return ERR_FORBIDDEN;
-	/*
-	 * Become the group leader, so that no append of this process moves
-	 * the end (or the tree) meanwhile; the flock keeps other processes
-	 * out, and the checkpoint is of exactly the records then present.
-	 */
-	pthread_mutex_lock(&l->mu);
-	while (l->leading)
-		pthread_cond_wait(&l->cv, &l->mu);
-	l->leading = true;
-	pthread_mutex_unlock(&l->mu);
 	n = snprintf(cpdir, sizeof(cpdir), "%s/checkpoints", l->dir);
-	if (n < 0 || (size_t)n >= sizeof(cpdir)) {
-		r = ERR_INVALID;
-		goto out;
-	}
+	if (n < 0 || (size_t)n >= sizeof(cpdir))
+		return ERR_INVALID;
 	if (mkdir(cpdir, 0700) != 0 && errno != EEXIST) {
 		r = ERR_IO;
 		goto out;
 	}
-	if ((r = ledger_lock(l)) < 0)
+	/* 1. */
+	lead_begin(l);
+	if ((r = ledger_lock(l)) == 0) {
+		if ((r = ledger_find_end(l)) == 0) {
+			merkle_builder_root(&l->tree, root);
+			cp = l->tree.size;
+		}
+		ledger_unlock(l);
+	}
+	lead_end(l);
+	if (r < 0)
 		goto out;
-	locked = true;
-	if ((r = ledger_find_end(l)) < 0)
+	/* 2. Every level the first cp leaves have hashes in, whether or not
+	 * this process wrote them (another writer may have). */
+	for (unsigned h = 0; h < MERKLE_HEIGHT_MAX && (cp >> h) > 0 && r == 0; h++) {
+		int fd;
+
+		if ((r = hash_fd_get(l, h, false, &fd)) == 0 && fdatasync(fd) != 0)
+			r = ERR_IO;
+	}
+	if (r < 0)
 		goto out;
-	merkle_builder_root(&l->tree, root);
-	/* What a checkpoint signs can always be proved: its hashes are
-	 * durable before the signature exists. */
-	if ((r = hashes_mark_synced(l, l->tree.size)) < 0)
+	/* 3. */
+	lead_begin(l);
+	if ((r = ledger_lock(l)) == 0) {
+		if (hashes_synced_read(l) < cp)
+			r = hashes_mark_write(l, cp);
+		ledger_unlock(l);
+	}
+	lead_end(l);
+	if (r < 0)
 		goto out;
-	if ((r = note_checkpoint_format(&text, origin, l->tree.size, root)) < 0 ||
+	/* 4. */
+	if ((r = cp_lock(cpdir, &cfd)) < 0)
+		goto out;
+	if ((r = note_checkpoint_format(&text, origin, cp, root)) < 0 ||
 	    (r = note_sign(&note, text.data, text.len, origin, seed)) < 0)
 		goto out;
-	snprintf(name, sizeof(name), "%" PRIu64 ".note", l->tree.size);
-	if ((r = write_atomic(cpdir, name, note.data, note.len)) < 0 ||
-	    (r = write_atomic(cpdir, "latest", note.data, note.len)) < 0)
+	snprintf(name, sizeof(name), "%" PRIu64 ".note", cp);
+	if ((r = write_atomic(cpdir, name, note.data, note.len)) < 0)
+		goto out;
+	if (cp_latest_size(l) <= cp && (r = write_atomic(cpdir, "latest", note.data, note.len)) < 0)
 		goto out;
 	if (size != NULL)
-		*size = l->tree.size;
+		*size = cp;
 	if (out != NULL) {
 		buf_reset(out);
 		r = buf_append(out, note.data, note.len);
 	}
 out:
-	if (locked)
-		ledger_unlock(l);
+	if (cfd >= 0)
+		close(cfd); /* and the lock with it */
 	if (r < 0)
 		log_error(T("監査記録: チェックポイントを作成できません: %s",
 			    "ledger: cannot make a checkpoint: %s"),
 			  err_msg(r));
-	pthread_mutex_lock(&l->mu);
-	l->leading = false;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
 	/*
 	 * Segments the new checkpoint covers are sealed now, after the
 	 * appends of this process were let go again: sealing reads whole

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -274,6 +275,90 @@ static void test_hashes_past_synced_recomputed(void **state)
 	ledger_close(l);
 	verify_ok(d, 30);
 	log_set_level(LOG_INFO);
+	rm_tree(d);
+	free(d);
+}
+
+/*
+ * Checkpoints are made while appends go on (the hash files are synced
+ * outside the append lock) and by two threads at once: every checkpoint
+ * made must verify, hash/synced must cover the largest, and latest must
+ * be the largest, never an older one written after it.
+ */
+struct cp_thread {
+	struct ledger *l;
+	uint64_t max; /* the largest size this thread checkpointed */
+	int failed;
+};
+
+static void *cp_run(void *arg)
+{
+	struct cp_thread *t = arg;
+
+	for (int i = 0; i < 15; i++) {
+		uint64_t size = 0;
+
+		if (ledger_checkpoint(t->l, ORIGIN, seed, NULL, &size) != 0)
+			t->failed++;
+		if (size > t->max)
+			t->max = size;
+	}
+	return NULL;
+}
+
+static void *append_run(void *arg)
+{
+	append_n(arg, 600, 8);
+	return NULL;
+}
+
+static void test_checkpoints_while_appending(void **state)
+{
+	char *d = make_dir(), p[512];
+	struct ledger *l = NULL;
+	struct cp_thread t[2];
+	pthread_t th[3];
+	struct ledger_verify_report rep;
+	struct buf note;
+	uint64_t max, synced = 0;
+	uint8_t e[8];
+	int fd;
+	(void)state;
+
+	buf_init(&note, NOTE_MAX);
+	assert_int_equal(ledger_open(d, LEDGER_WRITE, &l), 0);
+	append_n(l, 5, 1);
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct cp_thread){ l, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, cp_run, &t[i]), 0);
+	}
+	assert_int_equal(pthread_create(&th[2], NULL, append_run, l), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_int_equal(t[0].failed + t[1].failed, 0);
+	max = t[0].max > t[1].max ? t[0].max : t[1].max;
+	assert_true(max >= 5);
+	assert_int_equal(ledger_latest_checkpoint(l, &note), 0);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), ORIGIN "\n%" PRIu64 "\n", max);
+		assert_non_null(strstr(note.data, want));
+	}
+	/* Read before the close, which moves the mark to the end. */
+	snprintf(p, sizeof(p), "%s/hash/synced", d);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, e, 8), 8);
+	close(fd);
+	for (int i = 7; i >= 0; i--)
+		synced = synced << 8 | e[i];
+	assert_true(synced >= max);
+	ledger_close(l);
+	assert_int_equal(ledger_verify(d, pk, &rep), 0);
+	assert_int_equal(rep.entries, 605);
+	assert_true(rep.checkpoints >= 2);
+	buf_release(&note);
 	rm_tree(d);
 	free(d);
 }
@@ -763,8 +848,14 @@ static void test_instance_checkpoints(void **state)
 	assert_int_equal(size, ledger_size(instance_ledger(in)));
 	assert_non_null(strstr(note.data, "mamori/札幌_市_a_b\n"));
 	assert_int_equal(instance_checkpointer_start(in), 0);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(ledger_append(instance_ledger(in), &rec, NULL), 0);
+	/* One group, so that the thread (which may wake at any moment) sees
+	 * either none of the 4 or all of them, never 3 (which would make it
+	 * sign at size + 3 and leave 1 short of the next). */
+	{
+		struct audit_rec four[4] = { rec, rec, rec, rec };
+
+		assert_int_equal(ledger_append_many(instance_ledger(in), four, 4, NULL), 0);
+	}
 	/* The thread looks once a second; give it a bounded wait for the
 	 * checkpoint of the 4 new records (at least 3: checkpoint_entries). */
 	for (int i = 0; i < 50; i++) {
@@ -868,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_forged_checkpoint),
 		cmocka_unit_test(test_stored_hash_and_index_altered),
 		cmocka_unit_test(test_many_batches),
+		cmocka_unit_test(test_checkpoints_while_appending),
 		cmocka_unit_test(test_public_key_file),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_instance_checkpoints),
