@@ -94,7 +94,7 @@ static void config_defaults(struct instance_config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
 	snprintf(c->database, sizeof(c->database), "mamori.db");
 	snprintf(c->policy, sizeof(c->policy), "policy.yaml");
-	c->threads = 4;
+	c->threads = 16;
 	c->max_body = (size_t)8 << 20;
 	c->timeout_sec = 30;
 	c->checkpoint_entries = 10000;
@@ -331,7 +331,7 @@ static int init_fill(const char *tmp, const char *name, struct diag *d)
 			    "listen = 127.0.0.1:8080\n"
 			    "database = mamori.db\n"
 			    "policy = policy.yaml\n"
-			    "threads = 4\n"
+			    "threads = 16\n"
 			    "max_body = 8388608\n"
 			    "timeout = 30\n",
 			    name)) < 0)

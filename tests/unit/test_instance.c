@@ -30,6 +30,9 @@ static void test_config_ok(void **state)
 	assert_int_equal(c.max_body, 2048);
 	assert_int_equal(c.timeout_sec, 5);
 	assert_string_equal(c.database, "mamori.db");
+	/* Unset keys keep their defaults: 16 workers (docs/config.md). */
+	assert_int_equal(instance_config_parse("m.conf", "name = x\n", 9, &c, &d), 0);
+	assert_int_equal(c.threads, 16);
 	diag_release(&d);
 }
 
