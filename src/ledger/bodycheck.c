@@ -25,12 +25,9 @@
  *    JSON_REJECT_DUPLICATES.
  */
 #include "base/base.h"
+#include "base/jscan.h"
 #include "ledger/ledger_int.h"
 
-#include <endian.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define BODY_DEPTH_MAX 1000
 
@@ -55,60 +52,6 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/*
- * The bytes of w (eight bytes of a string, the first in the low byte) that
- * need a look of their own: a quote, a backslash, a control byte (< 0x20)
- * or a byte of a multi-byte UTF-8 sequence (>= 0x80), each flagged by its
- * high bit. The zero-byte tests may also flag a byte above one that truly
- * matches (a borrow runs upwards), never one below it: so a word without
- * flags is plain, and the lowest flag is always a byte that matches.
- */
-static uint64_t word_special(uint64_t w)
-{
-	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-
-	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS;
-}
-
-/*
- * The first byte at or after p that needs a look (as above), or end. With
- * SSE2 (every x86-64) sixteen bytes at a time: a signed compare below 0x20
- * catches the control bytes and every byte >= 0x80 at once.
- */
-static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
-{
-#if defined(__SSE2__)
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
-		      low = _mm_set1_epi8(0x20);
-
-	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-				     _mm_cmplt_epi8(v, low)));
-
-		if (m != 0)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-#endif
-	while (end - p >= 8) {
-		uint64_t w, m;
-
-		memcpy(&w, p, 8);
-		w = le64toh(w);
-		if ((m = word_special(w)) != 0)
-			return p + (unsigned)__builtin_ctzll(m) / 8;
-		p += 8;
-	}
-	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-		p++;
-	return p;
-}
-
 /* A string, s->p at its opening quote. */
 static bool scan_string(struct scan *s)
 {
@@ -118,8 +61,8 @@ static bool scan_string(struct scan *s)
 		unsigned c;
 
 		/* Plain ASCII goes many bytes at a time, up to the first byte
-		 * that needs a look. */
-		p = skip_plain(p, end);
+		 * that needs a look (base/jscan.h). */
+		p = jscan_skip_plain(p, end);
 		if (p >= end)
 			break;
 		c = *p;
@@ -169,16 +112,9 @@ static bool scan_string(struct scan *s)
 			p++;
 			continue;
 		}
-		/*
-		 * A run of three-byte sequences led by E1-EC or EE-EF (most of
-		 * Japanese text) is well-formed whatever its continuation bytes
-		 * are: U+1000-U+CFFF and U+E000-U+FFFF hold no surrogate and no
-		 * overlong form. Two-byte sequences led by C2-DF likewise.
-		 */
-		while (end - p >= 3 && (p[1] & 0xc0) == 0x80 &&
-		       ((p[0] >= 0xe1 && p[0] <= 0xef && p[0] != 0xed && (p[2] & 0xc0) == 0x80) ||
-			(p[0] >= 0xc2 && p[0] <= 0xdf)))
-			p += p[0] >= 0xe0 ? 3 : 2;
+		/* Runs of the common two- and three-byte sequences in a tight
+		 * loop (base/jscan.h); the rest the careful way below. */
+		p = jscan_skip_utf8(p, end);
 		if (p >= end || *p < 0x80)
 			continue;
 		c = *p;

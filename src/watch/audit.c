@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/diag.h"
 #include "base/i18n.h"
+#include "base/jscan.h"
 #include "base/timeutil.h"
 #include "watch/watch.h"
 #include "watch/watch_int.h"
@@ -297,31 +298,26 @@ static bool scan_string(const char **pp, const char *end, bool allow_esc, bool *
 	const char *p = *pp;
 	*esc = false;
 	for (;;) {
-		/* The common run: printable ASCII, eight bytes at a time while
+		/* The common run: printable ASCII, many bytes at a time while
 		 * none of them is a quote, a backslash, a control character
-		 * or a byte >= 0x80 (the classic "has a zero byte" tests). */
-		while (end - p >= 8) {
-			uint64_t x, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-			memcpy(&x, p, 8);
-			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-			uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | (x - ones * 0x20) | x) & high;
-			if (hit) {
-				/* The lowest flagged byte is a true one (a false
-				 * flag needs a borrow from a true one below it). */
-				p += __builtin_ctzll(hit) >> 3;
-				break;
-			}
-			p += 8;
-		}
-		while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
-		       *p != '\\')
-			p++;
+		 * or a byte >= 0x80 (base/jscan.h). */
+		p = (const char *)jscan_skip_plain((const unsigned char *)p, (const unsigned char *)end);
 		if (p == end)
 			return false;
 		if (*p == '"')
 			break;
 		if ((unsigned char)*p >= 0x80) {
-			size_t n = utf8_len((const unsigned char *)p, (const unsigned char *)end);
+			/* Runs of the common sequences (most Japanese text)
+			 * in a tight loop; the others one by one. */
+			const char *q = (const char *)jscan_skip_utf8((const unsigned char *)p,
+								      (const unsigned char *)end);
+			size_t n;
+
+			if (q != p) {
+				p = q;
+				continue;
+			}
+			n = utf8_len((const unsigned char *)p, (const unsigned char *)end);
 			if (!n)
 				return false;
 			p += n;

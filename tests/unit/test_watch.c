@@ -1062,6 +1062,12 @@ static void test_scanner_accepts(void **state)
 	assert_true(scan_check(&sc, LINE_HEAD "\"resident_id\":null,\"action\":\"search\","
 				    "\"query\":\"中川\",\"terminal\":\"端末 1\"}", &ev));
 	assert_string_equal(ev.query, "中川");
+	/* Runs of two- and three-byte sequences (and a four-byte one) of
+	 * every length around the 16-byte blocks. */
+	assert_true(scan_check(&sc, LINE_HEAD "\"resident_id\":null,\"action\":\"search\","
+				    "\"query\":\"ésumé 佐藤 花子 𝔸 ÿ ߿ 〇 Ｚ\",\"terminal\":\"abcdefghijklmnop窓口\"}",
+			       &ev));
+	assert_string_equal(ev.query, "ésumé 佐藤 花子 𝔸 ÿ ߿ 〇 Ｚ");
 	/* Escapes, decoded as jansson decodes them: the simple ones, \u in
 	 * each UTF-8 length, a surrogate pair. */
 	assert_true(scan_check(&sc, LINE_HEAD "\"resident_id\":\"R\\u0030060\",\"action\":\"view\","
@@ -1157,6 +1163,16 @@ static void test_scanner_refuses(void **state)
 		LINE_HEAD "\"action\":\"search\",\"query\":\"\xff\"}",
 		LINE_HEAD "\"action\":\"search\",\"query\":\"tab\there\"}",
 		LINE_HEAD "\"action\":\"search\",\"x\":\"\xe4\xb8\"}",
+		/* bad sequences after a run of good ones (the run's fast path
+		 * must hand them to the careful one), a control byte after 16
+		 * and more plain bytes */
+		LINE_HEAD "\"action\":\"search\",\"query\":\"佐藤花子\xed\xa0\x80\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"佐藤\xe0\x80\x80花子\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"佐藤\xe4\x41\xb8\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"é佐藤\xc3\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"佐藤\xc1\xbf\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"abcdefghijklmnopqrstuvwxyz\x01\"}",
+		LINE_HEAD "\"action\":\"search\",\"query\":\"abcdefghijklmnopq\x7f\x1f\"}",
 		/* structure */
 		"",
 		"not json",
