@@ -145,7 +145,7 @@ bench: all
 # library only for argument parsing. `make bench-ledger` runs them
 # (bench/ledger.sh); `make bench` runs them too, through bench/run.sh.
 BENCH_LEDGER := $(B)/bench/bench_append $(B)/bench/bench_verify $(B)/bench/bench_proofs \
-                $(B)/bench/bench_sha \
+                $(B)/bench/bench_sha $(B)/bench/bench_checkpoint \
                 $(B)/bench/sqlite_append
 
 .PHONY: bench-build bench-ledger
