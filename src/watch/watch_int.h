@@ -146,6 +146,18 @@ struct watch_scan {
 	int64_t ts;
 };
 bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch_event *ev);
+
+/*
+ * The canonical body of an ingested event (ingest.c): what
+ * json_dumps(json_loadb(line, len, JSON_REJECT_DUPLICATES), JSON_COMPACT |
+ * JSON_SORT_KEYS) gives, without building a tree, for the lines it is sure
+ * of: one flat object whose keys hold no escape and whose values are
+ * strings without escapes, canonical integers of at most 18 digits,
+ * true, false or null, with distinct keys (at most 64). True with *out (a
+ * malloc'ed NUL-terminated string) set; false for anything else, which is
+ * then left to jansson. tests/unit/test_watch.c compares both ways.
+ */
+bool watch_canonical_event(const char *line, size_t len, char **out);
 void watch_scan_release(struct watch_scan *sc);
 
 #endif
