@@ -1,9 +1,11 @@
 /*
- * jscan.h - the two inner loops of the one-pass JSON scanners (the
- * ledger's body check, src/ledger/bodycheck.c, and the access-line
- * scanner, src/watch/audit.c): skipping the plain bytes of a string, and
- * runs of the common multi-byte UTF-8 sequences. Header-only: both are
- * called once per string or more and must inline.
+ * jscan.h - the inner loops of the one-pass JSON and UTF-8 scanners (the
+ * ledger's body check, src/ledger/bodycheck.c; the access-line scanner,
+ * src/watch/audit.c; the canonical body of an ingested event,
+ * src/watch/ingest.c; the UTF-8 check of registry lines,
+ * src/registry/registry.c): skipping the plain bytes of a string, ASCII,
+ * and runs of the common multi-byte UTF-8 sequences. Header-only: they
+ * are called once per string or more and must inline.
  */
 #ifndef MAMORI_BASE_JSCAN_H
 #define MAMORI_BASE_JSCAN_H
@@ -58,6 +60,34 @@ static inline const unsigned char *jscan_skip_plain(const unsigned char *p,
 		p += 8;
 	}
 	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/* The first byte at or after p that is not ASCII (>= 0x80), or end. */
+static inline const unsigned char *jscan_skip_ascii(const unsigned char *p,
+						    const unsigned char *end)
+{
+#if defined(__SSE2__)
+	while (end - p >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)p));
+
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
+	while (end - p >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		w = le64toh(w) & UINT64_C(0x8080808080808080);
+		if (w != 0)
+			return p + (unsigned)__builtin_ctzll(w) / 8;
+		p += 8;
+	}
+	while (p < end && *p < 0x80)
 		p++;
 	return p;
 }

@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "base/diag.h"
 #include "base/i18n.h"
+#include "base/jscan.h"
 #include "base/timeutil.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
@@ -153,12 +154,21 @@ bool reg_utf8_valid(const char *str, size_t n, size_t *bad)
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned c = s[i], need, cp;
+		unsigned c, need, cp;
 		unsigned min;
-		if (c < 0x80) {
-			i++;
+		const unsigned char *q;
+
+		/* ASCII many bytes at a time, then runs of the common two- and
+		 * three-byte sequences (base/jscan.h); the rest one by one. */
+		i = (size_t)(jscan_skip_ascii(s + i, s + n) - s);
+		if (i >= n)
+			break;
+		q = jscan_skip_utf8(s + i, s + n);
+		if (q != s + i) {
+			i = (size_t)(q - s);
 			continue;
 		}
+		c = s[i];
 		if (c >= 0xc2 && c <= 0xdf) {
 			need = 1, cp = c & 0x1f, min = 0x80;
 		} else if (c >= 0xe0 && c <= 0xef) {

@@ -190,7 +190,15 @@ bool watch_canonical_event(const char *line, size_t len, char **out)
 	}
 	if (fast_ws(p, end) != end)
 		return false;
-	qsort(m, n, sizeof(m[0]), member_cmp);
+	/* At most 64 members, mostly a dozen: an insertion sort. */
+	for (size_t i = 1; i < n; i++) {
+		struct member x = m[i];
+		size_t k = i;
+
+		for (; k > 0 && member_cmp(&m[k - 1], &x) > 0; k--)
+			m[k] = m[k - 1];
+		m[k] = x;
+	}
 	for (size_t i = 1; i < n; i++)
 		if (member_cmp(&m[i - 1], &m[i]) == 0)
 			return false; /* a duplicate key: jansson's message */

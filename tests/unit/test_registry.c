@@ -15,6 +15,7 @@
 #include "base/timeutil.h"
 #include "ledger/ledger.h"
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 #include "store/store.h"
 
 struct fx {
@@ -648,6 +649,87 @@ static void test_syntax_utf8_long_lines(void **state)
 	buf_release(&b);
 }
 
+/* The UTF-8 check one byte at a time, as reg_utf8_valid was before its
+ * fast paths: the judge of the test below. */
+static bool utf8_ref(const unsigned char *s, size_t n, size_t *bad)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i], need, cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07, min = 0x10000;
+		else
+			goto fail;
+		if (n - i <= need)
+			goto fail;
+		for (unsigned j = 1; j <= need; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				goto fail;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto fail;
+		i += need + 1;
+	}
+	return true;
+fail:
+	*bad = i;
+	return false;
+}
+
+/*
+ * reg_utf8_valid skips ASCII sixteen bytes at a time and runs of the
+ * common sequences in a tight loop: on random mixes of ASCII, good
+ * sequences of every length and bad bytes, at every alignment, it must
+ * say what the byte-at-a-time check says, and name the same first bad
+ * byte.
+ */
+static void test_utf8_fast_paths(void **state)
+{
+	static const char *const pieces[] = {
+		"a", "abcdefghijklmnopq", "\"", "\xc3\xa9", "\xe4\xb8\xad", "\xef\xbd\x9a",
+		"\xf0\x9f\x98\x80", "\xe0\xa4\x80", "\xed\x9f\xbf", "\xed\xa0\x80", "\xe0\x80\x80",
+		"\xc0\xaf", "\xc2", "\xe4\xb8", "\xe4\x41\xb8", "\x80", "\xff", "\xf4\x90\x80\x80",
+		"\xdf\xbf", "\x7f", "\x01",
+	};
+	unsigned char t[200];
+	uint64_t x = 99;
+	(void)state;
+
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 0, bad1 = SIZE_MAX, bad2 = SIZE_MAX;
+		int parts = 1 + (int)((x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 60);
+		bool want, got;
+
+		for (int k = 0; k < parts; k++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* Mostly good pieces, so that the runs get long. */
+			size_t pi = (x >> 33) % 100 < 80 ? (x >> 40) % 7 : (x >> 40) % ARRAY_SIZE(pieces);
+			size_t pl = strlen(pieces[pi]);
+
+			if (n + pl > sizeof(t))
+				break;
+			memcpy(t + n, pieces[pi], pl);
+			n += pl;
+		}
+		want = utf8_ref(t, n, &bad1);
+		got = reg_utf8_valid((const char *)t, n, &bad2);
+		assert_int_equal(got, want);
+		if (!want)
+			assert_int_equal(bad2, bad1);
+	}
+}
+
 static void test_csv(void **state)
 {
 	struct fx *f = *state;
@@ -907,6 +989,7 @@ int main(void)
 	    T_(test_all_problems_of_a_record),
 	    T_(test_csv),
 	    cmocka_unit_test(test_check_line),
+	    cmocka_unit_test(test_utf8_fast_paths),
 	    cmocka_unit_test(test_employment_names),
 	    cmocka_unit_test(test_json_parser),
 	    cmocka_unit_test(test_order_edges),
