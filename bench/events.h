@@ -33,6 +33,40 @@ static inline uint64_t bench_mix(uint64_t x)
 }
 
 /*
+ * 1 to 3 random edits of t[0, tn) (a byte replaced, inserted or deleted,
+ * or the text cut) with bytes that matter to JSON and UTF-8; t holds cap
+ * bytes. Returns the new length; *rng moves on. For the tests that
+ * compare a one-pass scanner with jansson on mutated events.
+ */
+static inline size_t bench_mutate(uint64_t *rng, char *t, size_t tn, size_t cap)
+{
+	static const char ins[] = "{}[]\",:\\-.0123456789eE+tfnul \t\x01\x7f\xc3\xa9\xe6\x97\xa5"
+				  "\xf0\x9f\x98\x80\xed\xc0\xff";
+	int nm = 1 + (int)((*rng = bench_mix(*rng)) % 3);
+
+	for (int q = 0; q < nm; q++) {
+		uint64_t x = bench_mix((*rng)++);
+		size_t pos = tn ? x % tn : 0;
+		int op = (int)((x >> 32) % 4);
+		char c = ins[(x >> 40) % (sizeof(ins) - 1)];
+
+		if (op == 0 && tn > 0) {
+			t[pos] = c;
+		} else if (op == 1 && tn < cap - 1) {
+			memmove(t + pos + 1, t + pos, tn - pos);
+			t[pos] = c;
+			tn++;
+		} else if (op == 2 && tn > 0) {
+			memmove(t + pos, t + pos + 1, tn - pos - 1);
+			tn--;
+		} else {
+			tn = pos;
+		}
+	}
+	return tn;
+}
+
+/*
  * Write event number i as one JSON object (no newline) into out, which
  * holds BENCH_EVENT_MAX bytes; returns its length.
  */

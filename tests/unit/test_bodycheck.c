@@ -180,8 +180,6 @@ static void test_utf8_runs(void **state)
 
 static void test_mutated_events(void **state)
 {
-	static const char ins[] = "{}[]\",:\\-.0123456789eE+tfnul \t\x01\x7f\xc3\xa9\xe6\x97\xa5"
-				  "\xf0\x9f\x98\x80\xed\xc0\xff";
 	char ev[BENCH_EVENT_MAX + 64], t[BENCH_EVENT_MAX + 64];
 	uint64_t rng = 7;
 	(void)state;
@@ -193,28 +191,10 @@ static void test_mutated_events(void **state)
 		size_t n = bench_event(i, ev);
 		check(ev, n);
 		for (int m = 0; m < 8; m++) {
-			size_t tn = n;
-			int nm;
+			size_t tn;
+
 			memcpy(t, ev, n);
-			nm = 1 + (int)((rng = bench_mix(rng)) % 3);
-			for (int q = 0; q < nm; q++) {
-				uint64_t x = bench_mix(rng++);
-				size_t pos = tn ? x % tn : 0;
-				int op = (int)((x >> 32) % 4);
-				char c = ins[(x >> 40) % (sizeof(ins) - 1)];
-				if (op == 0 && tn > 0) {
-					t[pos] = c;
-				} else if (op == 1 && tn < sizeof(t) - 1) {
-					memmove(t + pos + 1, t + pos, tn - pos);
-					t[pos] = c;
-					tn++;
-				} else if (op == 2 && tn > 0) {
-					memmove(t + pos, t + pos + 1, tn - pos - 1);
-					tn--;
-				} else {
-					tn = pos;
-				}
-			}
+			tn = bench_mutate(&rng, t, n, sizeof(t));
 			check(t, tn);
 		}
 	}
