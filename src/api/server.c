@@ -86,40 +86,7 @@ const struct api_route_table *const *api_route_tables(size_t *n)
 
 bool api_utf8_valid(const char *str, size_t len, size_t *bad_at)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i], need, cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07, min = 0x10000;
-		else
-			goto bad;
-		if (len - i <= need)
-			goto bad;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		i += need + 1;
-	}
-	return true;
-bad:
-	if (bad_at)
-		*bad_at = i;
-	return false;
+	return utf8_valid(str, len, bad_at);
 }
 
 int api_listen_parse(const char *listen, char *host_out, size_t host_len, uint16_t *port)

@@ -85,6 +85,15 @@ void mem_wipe(void *p, size_t n);
 MM_WUR int parse_i64(const char *s, size_t len, int64_t min, int64_t max,
 		     int64_t *out);
 
+/*
+ * True when s[0, n) is well-formed UTF-8: no overlong form, no surrogate,
+ * nothing above U+10FFFF (NUL and control characters are the caller's
+ * business). Otherwise false, with *bad (when not NULL) the offset of the
+ * first byte of the first bad sequence. ASCII and runs of the common two-
+ * and three-byte sequences are taken many bytes at a time (base/jscan.h).
+ */
+bool utf8_valid(const char *s, size_t n, size_t *bad);
+
 #include "base/banned.h"
 
 #endif

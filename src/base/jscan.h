@@ -2,8 +2,8 @@
  * jscan.h - the inner loops of the one-pass JSON and UTF-8 scanners (the
  * ledger's body check, src/ledger/bodycheck.c; the access-line scanner,
  * src/watch/audit.c; the canonical body of an ingested event,
- * src/watch/ingest.c; the UTF-8 check of registry lines,
- * src/registry/registry.c): skipping the plain bytes of a string, ASCII,
+ * src/watch/ingest.c; utf8_valid, src/base/util.c, which checks registry
+ * lines and API bodies): skipping the plain bytes of a string, ASCII,
  * and runs of the common multi-byte UTF-8 sequences. Header-only: they
  * are called once per string or more and must inline.
  */

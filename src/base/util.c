@@ -1,4 +1,5 @@
 #include "base/base.h"
+#include "base/jscan.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -137,4 +138,52 @@ int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 		*out = r;
 	}
 	return 0;
+}
+
+bool utf8_valid(const char *str, size_t n, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c, need, cp;
+		unsigned min;
+		const unsigned char *q;
+
+		/* ASCII many bytes at a time, then runs of the common two- and
+		 * three-byte sequences (base/jscan.h); the rest one by one. */
+		i = (size_t)(jscan_skip_ascii(s + i, s + n) - s);
+		if (i >= n)
+			break;
+		q = jscan_skip_utf8(s + i, s + n);
+		if (q != s + i) {
+			i = (size_t)(q - s);
+			continue;
+		}
+		c = s[i];
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1, cp = c & 0x1f, min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			goto fail;
+		}
+		if (n - i <= need)
+			goto fail;
+		for (unsigned j = 1; j <= need; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				goto fail;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto fail;
+		i += need + 1;
+	}
+	return true;
+fail:
+	if (bad)
+		*bad = i;
+	return false;
 }

@@ -7,7 +7,6 @@
 #include "base/base.h"
 #include "base/diag.h"
 #include "base/i18n.h"
-#include "base/jscan.h"
 #include "base/timeutil.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
@@ -150,50 +149,7 @@ static bool warned_first(struct reg_warned *w, const char *name)
 
 bool reg_utf8_valid(const char *str, size_t n, size_t *bad)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c, need, cp;
-		unsigned min;
-		const unsigned char *q;
-
-		/* ASCII many bytes at a time, then runs of the common two- and
-		 * three-byte sequences (base/jscan.h); the rest one by one. */
-		i = (size_t)(jscan_skip_ascii(s + i, s + n) - s);
-		if (i >= n)
-			break;
-		q = jscan_skip_utf8(s + i, s + n);
-		if (q != s + i) {
-			i = (size_t)(q - s);
-			continue;
-		}
-		c = s[i];
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			goto fail;
-		}
-		if (n - i <= need)
-			goto fail;
-		for (unsigned j = 1; j <= need; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				goto fail;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto fail;
-		i += need + 1;
-	}
-	return true;
-fail:
-	if (bad)
-		*bad = i;
-	return false;
+	return utf8_valid(str, n, bad);
 }
 
 bool reg_id_valid(const char *s, size_t n)
