@@ -17,6 +17,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/serve.sh
 N=200000
 BATCH=1000
 PORT=18491
@@ -55,24 +56,12 @@ echo "== mamori ingest of $N events"
 	2>&1 | tee "$OUT/cli.txt" | tail -2
 
 echo "== POST /v1/events in batches of $BATCH on 127.0.0.1:$PORT"
-KEY=$("$MAMORI" apikey create "$INST" bench-ingest 2>&1 | grep -o 'mk_[A-Za-z0-9_-]*' | head -1)
-[ -n "$KEY" ] || { echo "no API key from mamori apikey create" >&2; exit 1; }
-"$MAMORI" serve "$INST" --listen "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true' EXIT INT TERM
-i=0
-until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" || [ $? -ne 7 ]; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { echo "server did not start" >&2; cat "$OUT/serve.log"; exit 1; }
-	sleep 0.1
-done
+serve_start "$MAMORI" "$INST" "$PORT" "$OUT/serve.log" bench-ingest
 build/bench/loadgen --host 127.0.0.1 --port "$PORT" --key "$KEY" --path /v1/events \
 	--requests "$OUT/events.jsonl" --batch "$BATCH" --conns 2 --rate 20 --duration 10 |
 	tee "$OUT/http_fixed.txt"
 build/bench/loadgen --host 127.0.0.1 --port "$PORT" --key "$KEY" --path /v1/events \
 	--requests "$OUT/events.jsonl" --batch "$BATCH" --conns 4 --search --p99-max-ms 2000 \
 	--start 10 --step-seconds 3 --max-rate 5000 | tee "$OUT/http_search.txt"
-kill "$SERVER" 2>/dev/null || true
-wait "$SERVER" 2>/dev/null || true
-trap - EXIT INT TERM
+serve_stop
 "$MAMORI" verify "$INST" | tail -1

@@ -26,6 +26,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. bench/serve.sh
 ROOT=$(pwd)
 
 SCALE=M
@@ -273,18 +274,7 @@ fi
 FIXED="" SEARCH=""
 if [ "$HTTP" = 1 ]; then
 	step "HTTP on 127.0.0.1:$PORT"
-	KEY=$("$MAMORI" apikey create "$INST" bench 2>&1 | grep -o 'mk_[A-Za-z0-9_-]*' | head -1)
-	[ -n "$KEY" ] || { echo "no API key from mamori apikey create" >&2; exit 1; }
-	"$MAMORI" serve "$INST" --listen "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
-	SERVER=$!
-	trap 'kill "$SERVER" 2>/dev/null || true' EXIT INT TERM
-	i=0
-	# curl exits 7 while nothing listens; any HTTP answer means it is up.
-	until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" || [ $? -ne 7 ]; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "server did not start" >&2; cat "$OUT/serve.log"; exit 1; }
-		sleep 0.1
-	done
+	serve_start "$MAMORI" "$INST" "$PORT" "$OUT/serve.log" bench
 	# At most 100k distinct bodies: enough variety, bounded memory.
 	head -n 100000 "$RQ" >"$OUT/http_requests.jsonl"
 	build/bench/loadgen --host 127.0.0.1 --port "$PORT" --key "$KEY" \
@@ -293,9 +283,7 @@ if [ "$HTTP" = 1 ]; then
 	build/bench/loadgen --host 127.0.0.1 --port "$PORT" --key "$KEY" \
 		--requests "$OUT/http_requests.jsonl" --conns 32 --search \
 		--p99-max-ms "$P99MAX" --start 1000 --step-seconds 3 | tee "$OUT/http_search.txt"
-	kill "$SERVER" 2>/dev/null || true
-	wait "$SERVER" 2>/dev/null || true
-	trap - EXIT INT TERM
+	serve_stop
 	FIXED=$(grep '^fixed' "$OUT/http_fixed.txt" || true)
 	SEARCH=$(grep '^max_sustainable' "$OUT/http_search.txt" || true)
 fi

@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "fx_tree.h"
 #include "base/base.h"
 #include "base/actor.h"
 #include "base/buf.h"
@@ -82,14 +82,6 @@ static void write_registry(const char *dir)
 		   "\"opened\":\"2026-03-20T09:00:00+09:00\",\"closed\":\"2026-04-01T12:00:00+09:00\"}\n");
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
@@ -130,7 +122,7 @@ static int teardown(void **state)
 	store_close(f->st);
 	ledger_close(f->lg);
 	if (strncmp(f->dir, "/tmp/mamori-alerts-", 19) == 0)
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

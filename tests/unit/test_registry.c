@@ -1,9 +1,9 @@
 /* Unit tests for src/registry: validation, import, idempotence, load, CSV. */
+#include "fx_tree.h"
 #include "base/base.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,19 +126,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void rm_rf(const char *dir)
 {
 	/* Only under /tmp/mamori-reg-: the fixture's own folder. */
 	if (strncmp(dir, "/tmp/mamori-reg-", 16) == 0)
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fx_rm_tree(dir);
 }
 
 static int teardown(void **state)

@@ -10,11 +10,11 @@
  * The store is filled with plain INSERTs, not through the importer, so
  * that it can hold what the importer refuses (cases of unknown residents).
  */
+#include "fx_tree.h"
 #include "base/base.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,21 +43,13 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 	store_close(f->st);
 	/* Only under /tmp/mamori-regload-: the fixture's own folder. */
 	if (strncmp(f->dir, "/tmp/mamori-regload-", 20) == 0)
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
