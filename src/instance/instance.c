@@ -803,16 +803,25 @@ static void *checkpointer(void *arg)
 	struct instance *in = arg;
 	uint64_t last = in->cp_last, size;
 	int64_t last_time = ts_now();
-	bool stop = false;
+	bool stop;
 
-	pthread_mutex_lock(&in->cp_mu);
-	while (!in->cp_stop) {
-		struct timespec until;
+	/*
+	 * The stop flag is read after each wait, and the round that sees it
+	 * still makes the last checkpoint: a stop asked for while a
+	 * checkpoint was being made (not while waiting) must not skip the
+	 * records appended since.
+	 */
+	do {
 		uint64_t now_size;
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		pthread_cond_timedwait(&in->cp_cv, &in->cp_mu, &until);
+		pthread_mutex_lock(&in->cp_mu);
+		if (!in->cp_stop) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&in->cp_cv, &in->cp_mu, &until);
+		}
 		stop = in->cp_stop;
 		pthread_mutex_unlock(&in->cp_mu);
 		now_size = ledger_size(in->ledger);
@@ -822,9 +831,7 @@ static void *checkpointer(void *arg)
 				last = size;
 			last_time = ts_now();
 		}
-		pthread_mutex_lock(&in->cp_mu);
-	}
-	pthread_mutex_unlock(&in->cp_mu);
+	} while (!stop);
 	return NULL;
 }
 

@@ -857,13 +857,13 @@ static void test_instance_checkpoints(void **state)
 		assert_int_equal(ledger_append_many(instance_ledger(in), four, 4, NULL), 0);
 	}
 	/* The thread looks once a second; give it a bounded wait for the
-	 * checkpoint of the 4 new records (at least 3: checkpoint_entries). */
-	for (int i = 0; i < 50; i++) {
-		snprintf(p, sizeof(p), "ledger/checkpoints/%" PRIu64 ".note", size + 4);
-		if (file_len(d, p) > 0)
-			break;
-		usleep(100000);
-	}
+	 * checkpoint of the 4 new records (at least 3: checkpoint_entries).
+	 * The wait looks every millisecond, so that the close below usually
+	 * comes while the thread is still finishing that checkpoint: the
+	 * stop must not make it skip the last one. */
+	snprintf(p, sizeof(p), "ledger/checkpoints/%" PRIu64 ".note", size + 4);
+	for (int i = 0; i < 5000 && file_len(d, p) <= 0; i++)
+		usleep(1000);
 	assert_true(file_len(d, p) > 0);
 	assert_int_equal(ledger_append(instance_ledger(in), &rec, NULL), 0);
 	instance_close(in); /* the last checkpoint on the way out */
