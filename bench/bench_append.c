@@ -13,11 +13,12 @@
  *
  * Output, one line:
  *   append threads=T batch=B appends=N seconds=S appends_per_s=X
- *          body_MB_per_s=Y record_MB_per_s=Z avg_body=A avg_record=R
+ *          body_MB_per_s=Y record_MB_per_s=Z avg_body=A avg_record=R cpu_s=C
  * body_MB_per_s counts the events' bytes; record_MB_per_s the canonical
  * record lines the ledger stored and hashed (read back after the run
  * with ledger_read), which is what the hashing limit applies to.
- * MB is 10^6 bytes. A second line prices, per record and outside the
+ * MB is 10^6 bytes. cpu_s is the CPU time (user and system, every thread
+ * of the process, the ledger's own among them) of the timed part. A second line prices, per record and outside the
  * timed part, two things every append does before it writes: the check
  * that the body is one JSON object (a jansson parse, which the ledger did
  * for every body before its one-pass check, src/ledger/bodycheck.c)
@@ -34,6 +35,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -56,6 +58,11 @@ static atomic_int failed;
 static char (*events)[BENCH_EVENT_MAX];
 static bool no_cost; /* --no-cost: skip the per-record costs (for profiling) */
 static size_t *events_len;
+
+static double tv_secs(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
 
 static void *worker(void *arg)
 {
@@ -94,7 +101,8 @@ int main(int argc, char **argv)
 	double t_json = 0, t_hash = 0, t_check = 0;
 	struct buf rec;
 	uint64_t n, rec_bytes = 0;
-	double secs;
+	double secs, cpu;
+	struct rusage ru0, ru1;
 	int rc = 1;
 
 	if (argc > 1 && !strcmp(argv[argc - 1], "--no-cost")) {
@@ -125,6 +133,7 @@ int main(int argc, char **argv)
 	events_len = xmalloc((size_t)(threads * per) * sizeof(*events_len));
 	for (int64_t i = 0; i < threads * per; i++)
 		events_len[i] = bench_event((uint64_t)i, events[i]);
+	getrusage(RUSAGE_SELF, &ru0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int64_t i = 0; i < threads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i) != 0)
@@ -132,6 +141,9 @@ int main(int argc, char **argv)
 	for (int64_t i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	getrusage(RUSAGE_SELF, &ru1);
+	cpu = tv_secs(ru1.ru_utime) - tv_secs(ru0.ru_utime) + tv_secs(ru1.ru_stime) -
+	      tv_secs(ru0.ru_stime);
 	if (atomic_load(&failed)) {
 		fprintf(stderr, "bench_append: an append failed\n");
 		goto out;
@@ -181,10 +193,10 @@ int main(int argc, char **argv)
 		t_check = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 	}
 	printf("append threads=%lld batch=%lld appends=%llu seconds=%.3f appends_per_s=%.0f "
-	       "body_MB_per_s=%.2f record_MB_per_s=%.2f avg_body=%.1f avg_record=%.1f\n",
+	       "body_MB_per_s=%.2f record_MB_per_s=%.2f avg_body=%.1f avg_record=%.1f cpu_s=%.3f\n",
 	       (long long)threads, (long long)batch, (unsigned long long)n, secs, (double)n / secs,
 	       (double)atomic_load(&body_bytes) / secs / 1e6, (double)rec_bytes / secs / 1e6,
-	       (double)atomic_load(&body_bytes) / (double)n, (double)rec_bytes / (double)n);
+	       (double)atomic_load(&body_bytes) / (double)n, (double)rec_bytes / (double)n, cpu);
 	printf("cost_us threads=%lld batch=%lld json_parse=%.2f body_check=%.3f leaf_hash=%.2f "
 	       "append=%.2f\n",
 	       (long long)threads, (long long)batch, t_json * 1e6 / (double)n,

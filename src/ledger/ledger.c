@@ -127,6 +127,7 @@ struct ledger {
 		size_t *start;
 		const struct audit_rec **rec;
 		uint8_t (*leaf)[MERKLE_HASH_SIZE];
+		atomic_uchar *ready; /* cap / LEAF_RUN + 1 */
 		char *text;
 	} cs;
 };
@@ -138,6 +139,7 @@ static void scratch_release(struct ledger *l)
 	free(l->cs.start);
 	free(l->cs.rec);
 	free(l->cs.leaf);
+	free(l->cs.ready);
 	free(l->cs.text);
 	memset(&l->cs, 0, sizeof(l->cs));
 }
@@ -1774,6 +1776,20 @@ static size_t line_len(const struct audit_rec *rec, uint64_t index, size_t ts_le
 }
 
 /*
+ * The part of a group that goes to one segment: the lines text[t0, t1)
+ * written at byte log_off of the segment's .log, and their index entries
+ * idx[x0, x1) at byte idx_off of its .idx. A chunk of a segment that the
+ * group starts has its own descriptors (fresh == true).
+ */
+struct chunk {
+	uint64_t seg;
+	uint64_t log_off, idx_off;
+	size_t t0, t1, x0, x1;
+	bool fresh;
+	int log_fd, idx_fd;
+};
+
+/*
  * The lines of a group: record k (index first + k) is rec[k], its line
  * text[start[k], start[k + 1]) with its '\n' last, its leaf hash leaf[k].
  */
@@ -1785,8 +1801,39 @@ struct lines {
 	char *text;
 	size_t *start;
 	uint8_t (*leaf)[MERKLE_HASH_SIZE];
-	atomic_size_t done; /* leaves_publish: leaf[0, done) are there */
+	/* With ch (a large group): lines_range also writes the lines it
+	 * rendered into the .log of their chunks, and says how that went in
+	 * wr[0] for the range that starts at 0, wr[1] for the other. */
+	size_t n; /* lines */
+	const struct chunk *ch;
+	size_t nch;
+	int wr[2], werr[2];
+	/* The leaf hashes of a large group, in runs of LEAF_RUN lines that
+	 * two threads claim in turn (leaf_run_claim): run c is claimed when
+	 * claim > c and its leaves are there when ready[c] is set. */
+	atomic_size_t claim;
+	atomic_uchar *ready;
+	size_t nruns;
 };
+
+/* Lines per run of leaf hashes: small enough that a thread waiting for a
+ * run the other is hashing waits a few microseconds, large enough that
+ * claiming costs nothing next to the hashes. */
+#define LEAF_RUN 32
+
+/* Write text[a, b) of a group into the .log of the chunks it falls in. */
+static int lines_write(const struct lines *ln, size_t a, size_t b)
+{
+	for (size_t i = 0; i < ln->nch; i++) {
+		const struct chunk *c = &ln->ch[i];
+		size_t x0 = a > c->t0 ? a : c->t0, x1 = b < c->t1 ? b : c->t1;
+
+		if (x0 < x1 && pwrite_all(c->log_fd, ln->text + x0, x1 - x0,
+					  c->log_off + (x0 - c->t0)) < 0)
+			return ERR_IO;
+	}
+	return 0;
+}
 
 /* Render lines [lo, hi) into their places, and with ln->hash hash each
  * while it is still in the cache. */
@@ -1818,6 +1865,12 @@ static void lines_range(void *ctx, size_t lo, size_t hi)
 		if (ln->hash)
 			merkle_leaf_hash(line, len - 1, ln->leaf[k]);
 	}
+	/* Written at once, while the other half is still being rendered:
+	 * the kernel's copy into the page cache is done on both cores, and
+	 * the sync can start as soon as both halves are in. */
+	if (ln->ch != NULL && lo < hi &&
+	    (ln->wr[lo != 0] = lines_write(ln, ln->start[lo], ln->start[hi])) < 0)
+		ln->werr[lo != 0] = errno;
 }
 
 /* The leaf hashes of lines [lo, hi): each line without its '\n'. */
@@ -1830,25 +1883,43 @@ static void leaves_range(void *ctx, size_t lo, size_t hi)
 				 ln->leaf[k]);
 }
 
-/* The same from 0, in order, each leaf published in ln->done as soon as
- * it is there, for the thread that grows the tree behind it. */
-static void leaves_publish(void *ctx, size_t lo, size_t hi)
+/* Claim the next run of leaves not yet claimed and hash it; false when
+ * every run has been claimed already. */
+static bool leaf_run_claim(struct lines *ln)
 {
-	struct lines *ln = ctx;
+	size_t c = atomic_fetch_add_explicit(&ln->claim, 1, memory_order_relaxed), lo, hi;
 
-	for (size_t k = lo; k < hi; k++) {
-		leaves_range(ctx, k, k + 1);
-		atomic_store_explicit(&ln->done, k + 1, memory_order_release);
-	}
+	if (c >= ln->nruns)
+		return false;
+	lo = c * LEAF_RUN;
+	hi = ln->n - lo > LEAF_RUN ? lo + LEAF_RUN : ln->n;
+	leaves_range(ln, lo, hi);
+	atomic_store_explicit(&ln->ready[c], 1, memory_order_release);
+	return true;
 }
 
-/* Wait until leaf k has been published (a short wait: the other thread
- * is hashing the leaves in order, a few hundred nanoseconds each). */
-static void leaf_wait(struct lines *ln, size_t k)
+/* The second thread's part: runs, as long as there are any. */
+static void leaf_runs(void *ctx, size_t lo, size_t hi)
+{
+	(void)lo;
+	(void)hi;
+	while (leaf_run_claim(ctx))
+		;
+}
+
+/*
+ * Wait until run c's leaves are there, hashing runs meanwhile: the
+ * thread growing the tree never idles while leaves remain to be hashed,
+ * and once every run is claimed it waits for at most the one run the
+ * other thread is on (a few microseconds).
+ */
+static void leaf_run_wait(struct lines *ln, size_t c)
 {
 	unsigned spins = 0;
 
-	while (atomic_load_explicit(&ln->done, memory_order_acquire) <= k) {
+	while (!atomic_load_explicit(&ln->ready[c], memory_order_acquire)) {
+		if (leaf_run_claim(ln))
+			continue;
 		if (++spins < 256) {
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
@@ -1859,16 +1930,6 @@ static void leaf_wait(struct lines *ln, size_t k)
 		}
 	}
 }
-
-/*
- * The share of a large group's leaves that the thread growing the tree
- * hashes itself before it starts: per leaf, a leaf hash costs about 1.5
- * times what growing the tree by it costs (one interior hash of 65 bytes
- * on average, against a line of some hundreds), so with the other thread
- * hashing the leaves [0, n - n/6) in order both finish at about the same
- * time.
- */
-#define TREE_OWN_SHARE 6
 
 /* Total number of records in a group; ERR_TOO_LARGE if it overflows. */
 static int group_count(const struct append_req *g, uint64_t *total)
@@ -1881,20 +1942,6 @@ static int group_count(const struct append_req *g, uint64_t *total)
 	*total = t;
 	return 0;
 }
-
-/*
- * The part of a group that goes to one segment: the lines text[t0, t1)
- * written at byte log_off of the segment's .log, and their index entries
- * idx[x0, x1) at byte idx_off of its .idx. A chunk of a segment that the
- * group starts has its own descriptors (fresh == true).
- */
-struct chunk {
-	uint64_t seg;
-	uint64_t log_off, idx_off;
-	size_t t0, t1, x0, x1;
-	bool fresh;
-	int log_fd, idx_fd;
-};
 
 static void chunks_close(struct chunk *c, size_t n)
 {
@@ -1947,6 +1994,7 @@ struct log_io {
 	bool sync;
 	int wr, sr;     /* results of the writes and of the syncs */
 	int werr, serr; /* their errno */
+	bool written;   /* the lines are written already: only sync */
 };
 
 static void log_io_run(void *ctx, size_t lo, size_t hi)
@@ -1955,7 +2003,7 @@ static void log_io_run(void *ctx, size_t lo, size_t hi)
 
 	(void)lo;
 	(void)hi;
-	for (size_t i = 0; i < io->nch; i++) {
+	for (size_t i = 0; i < io->nch && !io->written; i++) {
 		const struct chunk *c = &io->ch[i];
 
 		if (pwrite_all(c->log_fd, io->text + c->t0, c->t1 - c->t0, c->log_off) < 0) {
@@ -1995,7 +2043,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	uint8_t completed[MERKLE_HEIGHT_MAX][MERKLE_HASH_SIZE];
 	struct merkle_builder *tree = xmalloc(sizeof(*tree));
 	struct lines ln = { .rec = NULL };
-	struct log_io io = { NULL, 0, NULL, false, 0, 0, 0, 0 };
+	struct log_io io = { NULL, 0, NULL, false, 0, 0, 0, 0, false };
 	size_t text_len = 0;
 	struct hash_batch hb;
 	struct buf idx;
@@ -2004,10 +2052,9 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	uint64_t start, total = 0, touched = 0, seg, in_seg, seg_off;
 	struct ts_memo tm = { 0 };
 	bool locked = false, fresh = false, async = false, helped = false;
-	size_t own = 0;
 	int r;
 
-	atomic_init(&ln.done, 0);
+	atomic_init(&ln.claim, 0);
 	buf_init(&idx, SIZE_MAX);
 	batch_init(&hb);
 	if ((r = group_count(group, &total)) < 0)
@@ -2024,10 +2071,16 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		l->cs.start = xmalloc(l->cs.cap * sizeof(*l->cs.start));
 		l->cs.rec = xmalloc(l->cs.cap * sizeof(*l->cs.rec));
 		l->cs.leaf = xmalloc(l->cs.cap * MERKLE_HASH_SIZE);
+		l->cs.ready = xmalloc((l->cs.cap / LEAF_RUN + 1) * sizeof(*l->cs.ready));
 	}
 	ln.start = l->cs.start;
 	ln.rec = l->cs.rec;
 	ln.leaf = l->cs.leaf;
+	ln.ready = l->cs.ready;
+	ln.n = (size_t)total;
+	ln.nruns = ((size_t)total + LEAF_RUN - 1) / LEAF_RUN;
+	for (size_t c = 0; c < ln.nruns; c++)
+		atomic_init(&ln.ready[c], 0);
 	{
 		size_t k = 0;
 
@@ -2097,11 +2150,6 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 		l->cs.text = xmalloc(l->cs.text_cap);
 	}
 	ln.text = l->cs.text;
-	/* A small group's lines are rendered and hashed in one pass; a large
-	 * group's are rendered on two cores first, so that their writing can
-	 * start (below) before they are hashed. */
-	ln.hash = total < PAR_MIN;
-	par_split(&l->par, lines_range, &ln, (size_t)total, PAR_MIN);
 	/*
 	 * The lines go into segments the group starts, whose .log is created
 	 * empty (a leftover of a writer that died there counts for no one,
@@ -2124,32 +2172,42 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 				r = ERR_IO;
 		}
 	}
+	/*
+	 * A small group's lines are rendered and hashed in one pass, then
+	 * written. A large group's are rendered on two cores, each half
+	 * written as soon as it is rendered; a third thread then syncs them
+	 * while the first two hash the leaves in runs and this one grows the
+	 * tree behind them (docs/internals/ledger.md, "Durability: group
+	 * commit").
+	 */
+	ln.hash = total < PAR_MIN;
+	if (!ln.hash) {
+		ln.ch = ch;
+		ln.nch = nch;
+	}
 	if (r == 0) {
-		/* A large group's lines are written and synced by the third
-		 * thread while the other two hash them and this one grows the
-		 * tree; a small group's are written here, the disk starting on
-		 * them while the tree grows, and synced below. */
-		io = (struct log_io){ ch, nch, ln.text, true, 0, 0, 0, 0 };
-		async = total >= PAR_MIN && par_begin(&l->io, log_io_run, &io, 0, 1);
+		par_split(&l->par, lines_range, &ln, (size_t)total, PAR_MIN);
+		for (int h = 0; h < 2 && r == 0; h++)
+			if (ln.wr[h] < 0) {
+				errno = io.werr = ln.werr[h];
+				io.wr = r = ln.wr[h];
+			}
+	}
+	if (r == 0) {
+		io = (struct log_io){ ch, nch, ln.text, true, 0, 0, 0, 0, !ln.hash };
+		async = !ln.hash && par_begin(&l->io, log_io_run, &io, 0, 1);
 		if (!async) {
 			io.sync = false;
 			log_io_run(&io, 0, 1);
 		}
-		/* The second thread hashes the leaves in order while this one
-		 * hashes the last sixth and then grows the tree behind it. */
-		if (!ln.hash) {
-			own = (size_t)total / TREE_OWN_SHARE;
-			helped = par_begin(&l->par, leaves_publish, &ln, 0, (size_t)total - own);
-			if (!helped)
-				own = (size_t)total;
-			leaves_range(&ln, (size_t)total - own, (size_t)total);
-		}
+		if (!ln.hash)
+			helped = par_begin(&l->par, leaf_runs, &ln, 0, 1);
 	}
 	for (uint64_t i = 0; i < total && r == 0; i++) {
 		unsigned k;
 
-		if (helped && i < total - own)
-			leaf_wait(&ln, (size_t)i);
+		if (!ln.hash && i % LEAF_RUN == 0)
+			leaf_run_wait(&ln, (size_t)i / LEAF_RUN);
 		if ((r = merkle_builder_append(tree, ln.leaf[i], completed, &k)) == 0)
 			r = batch_add(&hb, tree->size, completed, k);
 	}

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,6 +241,51 @@ static void test_rollover_in_group(void **state)
 	ledger_close(ro);
 	ledger_close(l);
 	verify_ok(d, 33);
+	done_dir(d);
+}
+
+/* A large group whose lines cannot all be written (the file size limit
+ * stands in for a full disk) fails as a whole: no record of it counts,
+ * the log is cut back, and the next group goes on from the same place. */
+static void test_large_group_write_fails(void **state)
+{
+	enum { N = 1000, BEFORE = 200 };
+	char *d = make_dir();
+	struct ledger *l = open_w(d, 100000);
+	struct audit_rec *recs = xcalloc(N, sizeof(*recs));
+	char(*bodies)[96] = xcalloc(N, 96);
+	struct rlimit saved, lim;
+	uint64_t first = 0;
+	off_t log_len;
+
+	(void)state;
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(bodies[i], 96, "{\"n\":%u,\"note\":\"住民記録の照会 %u\"}", i, i * 7);
+		recs[i] = (struct audit_rec){ "access", 1700000000 + (int64_t)i, "staff:1", bodies[i],
+					      strlen(bodies[i]) };
+	}
+	assert_int_equal(ledger_append_many(l, recs, BEFORE, NULL), 0);
+	log_len = fsize(d, "seg/000000000000.log");
+	assert_true(log_len > 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	lim = saved;
+	lim.rlim_cur = (rlim_t)log_len + 20000; /* the group needs some 100 KB */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(ledger_append_many(l, recs + BEFORE, N - BEFORE, &first), ERR_IO);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(ledger_size(l), BEFORE);
+	assert_int_equal(fsize(d, "seg/000000000000.log"), log_len);
+	assert_int_equal(fsize(d, "seg/000000000000.idx"), BEFORE * 8);
+	/* The same group again, now that there is room. */
+	assert_int_equal(ledger_append_many(l, recs + BEFORE, N - BEFORE, &first), 0);
+	assert_int_equal(first, BEFORE);
+	check_root(l);
+	ledger_close(l);
+	verify_ok(d, N);
+	free(recs);
+	free(bodies);
 	done_dir(d);
 }
 
@@ -823,6 +869,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rollover_in_group),
 		cmocka_unit_test(test_large_groups),
+		cmocka_unit_test(test_large_group_write_fails),
 		cmocka_unit_test(test_reopen_many),
 		cmocka_unit_test(test_mixed_sizes),
 		cmocka_unit_test(test_processes_across_boundary),
