@@ -73,7 +73,8 @@ int disclose_build(struct ledger *l, const char *resident_id, struct buf *out,
 	uint8_t root[MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE], stored[MERKLE_HASH_SIZE];
 	uint8_t(*proof)[MERKLE_HASH_SIZE] = NULL;
 	json_t *doc = NULL, *entries = NULL, *rec = NULL;
-	uint64_t size, total;
+	struct ledger_cursor *cur = NULL;
+	uint64_t size, i;
 	size_t rlen = strlen(resident_id);
 	char *text = NULL;
 	int r;
@@ -99,13 +100,15 @@ int disclose_build(struct ledger *l, const char *resident_id, struct buf *out,
 		r = ERR_NOMEM;
 		goto out;
 	}
-	total = ledger_size(l);
-	for (uint64_t i = 0; i < total; i++) {
+	/* Every record, read in order (ledger_cursor_next). */
+	if ((r = ledger_cursor_open(l, 0, UINT64_MAX, &cur)) < 0)
+		goto out;
+	while ((r = ledger_cursor_next(cur, &i, &line)) != 0) {
 		const char *kind;
 		json_t *req, *entry, *parr;
 		size_t np;
 
-		if ((r = ledger_read(l, i, &line)) < 0)
+		if (r < 0)
 			goto out;
 		/* Most records do not name the resident: skip them unparsed. */
 		if (rlen == 0 || !memmem(line.data, line.len, resident_id, rlen))
@@ -172,6 +175,7 @@ int disclose_build(struct ledger *l, const char *resident_id, struct buf *out,
 		goto out;
 	r = 0;
 out:
+	ledger_cursor_close(cur);
 	free(text);
 	free(proof);
 	json_decref(rec);

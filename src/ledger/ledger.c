@@ -2448,6 +2448,182 @@ int ledger_read(struct ledger *l, uint64_t index, struct buf *out)
 	return r;
 }
 
+/* ---- sequential reading ---- */
+
+/* Index entries and log bytes a cursor reads at a time. */
+#define CURSOR_ENTS 8192
+#define CURSOR_BLOCK ((size_t)1 << 20)
+
+struct ledger_cursor {
+	struct ledger *l;
+	uint64_t next, to;
+	/* The segment being read: [seg_first, seg_end), its own descriptors
+	 * (duplicates of the table's, which may close them), or by_record
+	 * for an archived one. seg_end == 0: none yet. */
+	uint64_t seg_first, seg_end;
+	bool by_record;
+	int log_fd, idx_fd;
+	/* Index entries of records [ents_first, ents_first + nents). */
+	uint8_t *ents;
+	uint64_t ents_first;
+	size_t nents;
+	/* Log bytes [blk_off, blk_off + blk_len). */
+	char *blk;
+	uint64_t blk_off;
+	size_t blk_len;
+};
+
+static void cursor_seg_close(struct ledger_cursor *c)
+{
+	if (c->log_fd >= 0)
+		close(c->log_fd);
+	if (c->idx_fd >= 0)
+		close(c->idx_fd);
+	c->log_fd = c->idx_fd = -1;
+	c->nents = 0;
+	c->blk_len = 0;
+	c->seg_end = 0;
+	c->by_record = false;
+}
+
+/* Move to the segment that holds record c->next. */
+static int cursor_seg(struct ledger_cursor *c)
+{
+	struct ledger *l = c->l;
+	struct rseg *s;
+	uint64_t n;
+	int r;
+
+	cursor_seg_close(c);
+	pthread_mutex_lock(&l->seg_mu);
+	if ((r = tab_size(l, &n)) < 0)
+		goto out;
+	if ((s = tab_find(l, c->next)) == NULL) {
+		r = ERR_CORRUPT;
+		goto out;
+	}
+	if ((r = tab_open(l, s)) < 0)
+		goto out;
+	c->seg_first = s->first;
+	c->seg_end = (size_t)(s - l->segs) + 1 < l->nsegs ? s[1].first : UINT64_MAX;
+	if (s->archived) {
+		c->by_record = true;
+	} else if ((c->log_fd = fcntl(s->log_fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+		   (c->idx_fd = fcntl(s->idx_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		r = ERR_IO;
+	}
+out:
+	pthread_mutex_unlock(&l->seg_mu);
+	if (r < 0)
+		cursor_seg_close(c);
+	return r;
+}
+
+/* Read up to n bytes at off; the count read (short only at the end of
+ * the file), or -1. */
+static ssize_t pread_upto(int fd, char *p, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int ledger_cursor_open(struct ledger *l, uint64_t from, uint64_t to, struct ledger_cursor **out)
+{
+	struct ledger_cursor *c;
+	uint64_t n;
+
+	if (out != NULL)
+		*out = NULL;
+	if (l == NULL || out == NULL || from > to)
+		return ERR_INVALID;
+	n = ledger_size(l);
+	c = xcalloc(1, sizeof(*c));
+	c->l = l;
+	c->next = from;
+	c->to = to < n ? to : n;
+	c->log_fd = c->idx_fd = -1;
+	c->ents = xmalloc(CURSOR_ENTS * 8);
+	c->blk = xmalloc(CURSOR_BLOCK);
+	*out = c;
+	return 0;
+}
+
+int ledger_cursor_next(struct ledger_cursor *c, uint64_t *index, struct buf *out)
+{
+	uint64_t off, i;
+	const char *p, *nl = NULL;
+	int r;
+
+	if (c == NULL || index == NULL || out == NULL)
+		return ERR_INVALID;
+	*index = i = c->next;
+	if (i >= c->to)
+		return 0;
+	if ((c->seg_end == 0 || i >= c->seg_end) && (r = cursor_seg(c)) < 0)
+		return r;
+	if (c->by_record) {
+		if ((r = ledger_read(c->l, i, out)) < 0)
+			return r;
+		c->next = i + 1;
+		return 1;
+	}
+	if (i < c->ents_first || i - c->ents_first >= c->nents) {
+		uint64_t end = c->to < c->seg_end ? c->to : c->seg_end;
+		size_t k = end - i < CURSOR_ENTS ? (size_t)(end - i) : CURSOR_ENTS;
+
+		c->nents = 0;
+		if ((r = pread_all(c->idx_fd, c->ents, k * 8, (i - c->seg_first) * 8)) < 0)
+			return r;
+		c->ents_first = i;
+		c->nents = k;
+	}
+	off = get_le64(c->ents + (i - c->ents_first) * 8);
+	if (off >= c->blk_off && off - c->blk_off < c->blk_len) {
+		p = c->blk + (off - c->blk_off);
+		nl = memchr(p, '\n', c->blk_len - (size_t)(off - c->blk_off));
+	}
+	if (nl == NULL) {
+		/* A line longer than a block is longer than any record. */
+		ssize_t got = pread_upto(c->log_fd, c->blk, CURSOR_BLOCK, off);
+
+		c->blk_len = 0;
+		if (got < 0)
+			return ERR_IO;
+		c->blk_off = off;
+		c->blk_len = (size_t)got;
+		p = c->blk;
+		if ((nl = memchr(p, '\n', c->blk_len)) == NULL)
+			return ERR_CORRUPT;
+	}
+	buf_reset(out);
+	if ((r = buf_append(out, p, (size_t)(nl - p))) < 0)
+		return r == ERR_TOO_LARGE ? ERR_CORRUPT : r;
+	c->next = i + 1;
+	return 1;
+}
+
+void ledger_cursor_close(struct ledger_cursor *c)
+{
+	if (c == NULL)
+		return;
+	cursor_seg_close(c);
+	free(c->ents);
+	free(c->blk);
+	free(c);
+}
+
 /* ---- roots and checkpoints ---- */
 
 static int seal_covered(struct ledger *l, const uint8_t *pk, bool wait, uint64_t *sealed);

@@ -80,6 +80,26 @@ uint64_t ledger_size(struct ledger *l);
  */
 MM_WUR int ledger_read(struct ledger *l, uint64_t index, struct buf *out);
 
+/*
+ * Sequential reading: records [from, to) in order, each exactly as
+ * ledger_read gives it, read from the segment files a megabyte and 8,192
+ * index entries at a time instead of with a few system calls per record.
+ * to is capped at ledger_size() when the cursor is opened (records
+ * appended later are not read). Archived segments are read record by
+ * record through ledger_read, with its hash check. A cursor belongs to
+ * one thread; several may read one handle at once.
+ *
+ * ledger_cursor_next: 1 with the record's index in *index and its bytes
+ * in out; 0 after the last; < 0 on an error (ERR_CORRUPT when the files
+ * disagree, as ledger_read would say), *index then naming the record
+ * that could not be read.
+ */
+struct ledger_cursor;
+MM_WUR int ledger_cursor_open(struct ledger *l, uint64_t from, uint64_t to,
+			      struct ledger_cursor **out);
+MM_WUR int ledger_cursor_next(struct ledger_cursor *c, uint64_t *index, struct buf *out);
+void ledger_cursor_close(struct ledger_cursor *c); /* NULL is a no-op */
+
 /* ---- segments (docs/internals/ledger.md, "Segments") ---- */
 
 #define LEDGER_SEGMENT_ENTRIES_DEFAULT ((uint64_t)1 << 20)

@@ -1051,9 +1051,10 @@ static bool line_may_have(const char *line, size_t len, const char *quoted, size
 static int x_find(struct ledger *lg, const char *ref, uint64_t index, struct xev *out,
 		  struct buf *rec)
 {
-	uint64_t size = ledger_size(lg);
+	uint64_t size = ledger_size(lg), i;
+	struct ledger_cursor *cur = NULL;
 	struct buf q;
-	int r = ERR_NOT_FOUND;
+	int r = ERR_NOT_FOUND, c;
 
 	buf_init(&q, 4096);
 	if (ref) {
@@ -1067,14 +1068,22 @@ static int x_find(struct ledger *lg, const char *ref, uint64_t index, struct xev
 			goto out;
 		r = ERR_NOT_FOUND;
 	}
-	for (uint64_t i = ref ? 0 : index; i < size && (ref || i == index); i++) {
+	if (!ref && index >= size)
+		goto out;
+	if ((c = ledger_cursor_open(lg, ref ? 0 : index, ref ? size : index + 1, &cur)) < 0) {
+		r = c;
+		goto out;
+	}
+	while ((c = ledger_cursor_next(cur, &i, rec)) != 0) {
 		struct watch_event ev;
 		char kind[33];
 		void *hold = NULL;
 		int k;
 
-		if ((r = ledger_read(lg, i, rec)) < 0)
+		if (c < 0) {
+			r = c;
 			goto out;
+		}
 		if (ref && !line_may_have(rec->data, rec->len, q.len ? q.data : NULL, q.len)) {
 			r = ERR_NOT_FOUND;
 			continue;
@@ -1091,8 +1100,25 @@ static int x_find(struct ledger *lg, const char *ref, uint64_t index, struct xev
 		r = ref ? ERR_NOT_FOUND : ERR_INVALID;
 	}
 out:
+	ledger_cursor_close(cur);
 	buf_release(&q);
 	return r;
+}
+
+/*
+ * True when a ledger line may hold an event of JST day d (dates[k] the
+ * text of day d - 2 + k): an event's ts begins with its own local date,
+ * which for any offset the parser accepts (at most ±23:59) is one of
+ * d - 2 … d + 1. A line with an escape is parsed whatever it holds.
+ */
+static bool day_may_hold(const char *line, size_t len, char dates[4][DATE_TEXT_MAX])
+{
+	if (memchr(line, '\\', len))
+		return true;
+	for (int k = 0; k < 4; k++)
+		if (memmem(line, len, dates[k], DATE_TEXT_MAX - 1))
+			return true;
+	return false;
 }
 
 static void x_time(int64_t ts, char out[static TS_TEXT_MAX])
@@ -1296,9 +1322,11 @@ int watch_explain(const struct watch_tables *t, const struct watch_thresholds *t
 	struct watch_verdict v = {0};
 	struct xctx xc = {0};
 	struct watch *w = NULL;
+	struct ledger_cursor *cur = NULL;
 	struct buf rec;
 	size_t n = 0, cap = 0;
-	uint64_t size;
+	uint64_t size, ri;
+	char dates[4][DATE_TEXT_MAX];
 	int32_t d;
 	uint32_t s, rx;
 	bool found_target = false;
@@ -1315,12 +1343,19 @@ int watch_explain(const struct watch_tables *t, const struct watch_thresholds *t
 	/* The events of that day, replayed in time order as the audit does:
 	 * the last search and the peer rules depend on them. */
 	size = ledger_size(lg);
-	for (uint64_t i = 0; i < size; i++) {
+	for (int k = 0; k < 4; k++)
+		date_format(d - 2 + k, dates[k]);
+	if ((r = ledger_cursor_open(lg, 0, size, &cur)) < 0)
+		goto out;
+	while ((r = ledger_cursor_next(cur, &ri, &rec)) != 0) {
 		struct watch_event ev;
 		char kind[33];
 		void *hold = NULL;
-		if ((r = ledger_read(lg, i, &rec)) < 0)
+
+		if (r < 0)
 			goto out;
+		if (!day_may_hold(rec.data, rec.len, dates))
+			continue;
 		if (watch_record_event(rec.data, rec.len, kind, &ev, &hold) == 1 &&
 		    ts_jst_day(ev.ts) == d) {
 			if (ARRAY_GROW(day, cap, n + 1) < 0) {
@@ -1328,7 +1363,7 @@ int watch_explain(const struct watch_tables *t, const struct watch_thresholds *t
 				r = ERR_NOMEM;
 				goto out;
 			}
-			ev.seq = i;
+			ev.seq = ri;
 			xev_set(&day[n++], &ev);
 		}
 		json_decref((json_t *)hold);
@@ -1475,6 +1510,7 @@ int watch_explain(const struct watch_tables *t, const struct watch_thresholds *t
 	}
 	r = 0;
 out:
+	ledger_cursor_close(cur);
 	watch_free(w);
 	for (size_t i = 0; i < n; i++)
 		xev_release(&day[i]);

@@ -1213,6 +1213,15 @@ static bool in_period(const struct watch_ledger_opts *o, int32_t day)
 	       (o->to_day == DAY_NONE || day <= o->to_day);
 }
 
+/* A record the cursor could not read, named by its index. */
+static void ledger_read_failed(struct diag *d, const char *name, uint64_t index, int r)
+{
+	char rname[160];
+
+	rec_name(rname, sizeof(rname), name, index);
+	diag_error(d, rname, 0, 0, NULL, "%s", err_msg(r));
+}
+
 int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
 		       const struct watch_ledger_opts *o, struct watch_counts *counts,
 		       struct watch_ledger_stats *stats, struct watch_quality *q, struct diag *d)
@@ -1224,8 +1233,9 @@ int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
 	struct watch_ledger_stats st = {0};
 	struct diag quiet;
 	struct buf rec;
+	struct ledger_cursor *cur = NULL;
 	const char *name = o->name ? o->name : "ledger";
-	uint64_t size;
+	uint64_t size, i;
 	bool invalid = false;
 	int r;
 
@@ -1249,16 +1259,17 @@ int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
 	 * that the second can audit a day as soon as it has all of it,
 	 * however late some of its events arrived. Problems are reported by
 	 * the second pass. */
-	for (uint64_t i = 0; i < size; i++) {
+	if ((r = ledger_cursor_open(l, 0, size, &cur)) < 0)
+		goto out;
+	while ((r = ledger_cursor_next(cur, &i, &rec)) != 0) {
 		struct watch_event ev;
 		struct daylast *dl;
 		json_t *jo;
 		bool access;
 		int32_t day;
-		if ((r = ledger_read(l, i, &rec)) < 0) {
-			char rname[160];
-			rec_name(rname, sizeof(rname), name, i);
-			diag_error(d, rname, 0, 0, NULL, "%s", err_msg(r));
+
+		if (r < 0) {
+			ledger_read_failed(d, name, i, r);
 			goto out;
 		}
 		r = ledger_event(&rec, name, i, &ev, &access, &jo, &quiet);
@@ -1275,17 +1286,18 @@ int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
 
 	/* Second pass: hold each day's events until its last one, then feed
 	 * the day sorted by (time, index). */
-	for (uint64_t i = 0; i < size; i++) {
+	ledger_cursor_close(cur);
+	if ((r = ledger_cursor_open(l, 0, size, &cur)) < 0)
+		goto out;
+	while ((r = ledger_cursor_next(cur, &i, &rec)) != 0) {
 		struct watch_event ev;
 		struct daylast *dl;
 		json_t *jo;
 		bool access;
 		int32_t day;
 
-		if ((r = ledger_read(l, i, &rec)) < 0) {
-			char rname[160];
-			rec_name(rname, sizeof(rname), name, i);
-			diag_error(d, rname, 0, 0, NULL, "%s", err_msg(r));
+		if (r < 0) {
+			ledger_read_failed(d, name, i, r);
 			goto out;
 		}
 		st.records++;
@@ -1334,6 +1346,7 @@ int watch_audit_ledger(const struct watch_tables *t, struct ledger *l,
 		quality_fill(&a, q);
 	r = invalid ? ERR_INVALID : 0;
 out:
+	ledger_cursor_close(cur);
 	watch_free(lr.w);
 	buf_release(&rec);
 	buf_release(&h.strs);

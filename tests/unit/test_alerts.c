@@ -641,6 +641,37 @@ static struct watch_stream *stream_start(struct fx *f)
 	return ws;
 }
 
+/* mamori explain replays the day of the access from the ledger, reading
+ * only the records whose text may hold that day: an event of the same
+ * JST day written with an offset that puts its own date two days
+ * earlier (23:30 at -23:00 is 07:30 JST two days on) is still found. */
+static void test_explain_far_offset(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *rd = NULL;
+	struct watch_tables *t = NULL;
+	struct audit_rec rec = {"access", TS_NONE, "it", NULL, 0};
+	struct buf out;
+	const char *search = "{\"action\":\"search\",\"query\":\"佐藤\",\"ref\":\"Q1\",\"staff_id\":\"S1\","
+			     "\"system\":\"juki\",\"ts\":\"2026-03-31T23:30:00-23:00\",\"zone\":\"mynumber\"}";
+
+	rec.body = search;
+	rec.body_len = strlen(search);
+	append_access(f->lg, "S1", "R2", "2026-04-01T12:00:00+09:00", "view", "E-OTHER-DAY");
+	assert_int_equal(ledger_append(f->lg, &rec, NULL), 0);
+	append_access(f->lg, "S1", "R1", "2026-04-02T07:40:00+09:00", "view", "E-NS");
+	i18n_set_thread(LANG_EN);
+	assert_int_equal(registry_load(f->st, &rd), 0);
+	assert_int_equal(watch_tables_build(rd, &t), 0);
+	buf_init(&out, 1 << 20);
+	assert_int_equal(watch_explain(t, NULL, f->lg, "E-NS", 0, &out), 0);
+	assert_non_null(strstr(out.data, "last search '佐藤' at 2026-04-02T07:30:00+09:00"));
+	i18n_clear_thread();
+	buf_release(&out);
+	watch_tables_free(t);
+	registry_data_free(rd);
+}
+
 static void test_stream_restart_late_decision(void **state)
 {
 	struct fx *f = *state;
@@ -821,6 +852,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_roles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_and_triage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stream_restart_late_decision, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_explain_far_offset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stream_peer_rules_close, setup, teardown),
 	};
 	i18n_init_from_env();

@@ -289,6 +289,104 @@ static void test_large_group_write_fails(void **state)
 	done_dir(d);
 }
 
+/* Read [from, to) with a cursor and compare each record with ledger_read;
+ * returns how many were read. */
+static uint64_t cursor_matches(struct ledger *l, uint64_t from, uint64_t to)
+{
+	struct ledger_cursor *c = NULL;
+	struct buf a, b;
+	uint64_t i, want = from, n = 0;
+	int r;
+
+	buf_init(&a, LEDGER_BODY_MAX + 4096);
+	buf_init(&b, LEDGER_BODY_MAX + 4096);
+	assert_int_equal(ledger_cursor_open(l, from, to, &c), 0);
+	while ((r = ledger_cursor_next(c, &i, &a)) == 1) {
+		assert_int_equal(i, want);
+		assert_int_equal(ledger_read(l, i, &b), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.data, b.data, a.len);
+		want++;
+		n++;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(ledger_cursor_next(c, &i, &a), 0); /* stays at the end */
+	ledger_cursor_close(c);
+	buf_release(&a);
+	buf_release(&b);
+	return n;
+}
+
+/* The sequential reader gives what ledger_read gives, across segments of
+ * several sizes, from and to anywhere, through an archived segment, not
+ * past the size it was opened at; a wrong index entry is ERR_CORRUPT. */
+static void test_cursor(void **state)
+{
+	char *d = make_dir(), arch[600], p[700];
+	struct ledger *l = open_w(d, 8);
+	struct ledger_cursor *c = NULL;
+	uint64_t size = 0, segs = 0, ents = 0, i;
+	struct buf b;
+	uint8_t e[8];
+	int fd;
+
+	(void)state;
+	buf_init(&b, LEDGER_BODY_MAX + 4096);
+	snprintf(arch, sizeof(arch), "%s-arch", d);
+	append_n(l, 0, 20, 7);
+	assert_int_equal(ledger_set_segment_entries(l, 100), 0);
+	append_n(l, 20, 310, 64); /* segment 16 fills at 100: 16, 116, 216, 316 */
+	assert_int_equal(ledger_size(l), 330);
+	assert_int_equal(cursor_matches(l, 0, 330), 330);
+	assert_int_equal(cursor_matches(l, 0, UINT64_MAX), 330);
+	assert_int_equal(cursor_matches(l, 5, 6), 1);
+	assert_int_equal(cursor_matches(l, 7, 9), 2);  /* across a boundary */
+	assert_int_equal(cursor_matches(l, 115, 317), 202);
+	assert_int_equal(cursor_matches(l, 330, 330), 0);
+	assert_int_equal(cursor_matches(l, 329, 400), 1);
+	assert_int_equal(ledger_cursor_open(l, 5, 4, &c), ERR_INVALID);
+	assert_null(c);
+	/* Records appended after the cursor opened are not read. */
+	assert_int_equal(ledger_cursor_open(l, 320, UINT64_MAX, &c), 0);
+	append_n(l, 330, 5, 5);
+	for (uint64_t want = 320; want < 330; want++) {
+		assert_int_equal(ledger_cursor_next(c, &i, &b), 1);
+		assert_int_equal(i, want);
+	}
+	assert_int_equal(ledger_cursor_next(c, &i, &b), 0);
+	ledger_cursor_close(c);
+	ledger_cursor_close(NULL);
+	/* Segments 0 and 8 sealed and segment 0 archived: read through
+	 * ledger_read, with its hash check. */
+	assert_int_equal(ledger_checkpoint(l, ORIGIN, seed, NULL, &size), 0);
+	assert_int_equal(ledger_archive(l, arch, 8, "cli:tester", &segs, &ents), 0);
+	assert_int_equal(segs, 1);
+	assert_false(exists(d, "seg/000000000000.log"));
+	assert_int_equal(cursor_matches(l, 0, UINT64_MAX), ledger_size(l));
+	assert_int_equal(cursor_matches(l, 3, 12), 9);
+	/* An index entry that points past the end of the log. */
+	snprintf(p, sizeof(p), "%s/seg/000000000216.idx", d);
+	fd = open(p, O_RDWR);
+	assert_true(fd >= 0);
+	memset(e, 0x7f, sizeof(e));
+	e[7] = 0;
+	assert_int_equal(pwrite(fd, e, 8, 8 * 10), 8);
+	close(fd);
+	assert_int_equal(ledger_cursor_open(l, 200, UINT64_MAX, &c), 0);
+	for (uint64_t want = 200; want < 226; want++) {
+		assert_int_equal(ledger_cursor_next(c, &i, &b), 1);
+		assert_int_equal(i, want);
+	}
+	assert_int_equal(ledger_cursor_next(c, &i, &b), ERR_CORRUPT);
+	assert_int_equal(i, 226); /* names the record it could not read */
+	assert_int_equal(ledger_read(l, 226, &b), ERR_CORRUPT);
+	ledger_cursor_close(c);
+	buf_release(&b);
+	ledger_close(l);
+	done_dir(d);
+	fx_rm_tree(arch);
+}
+
 static void test_reopen_many(void **state)
 {
 	char *d = make_dir();
@@ -870,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_rollover_in_group),
 		cmocka_unit_test(test_large_groups),
 		cmocka_unit_test(test_large_group_write_fails),
+		cmocka_unit_test(test_cursor),
 		cmocka_unit_test(test_reopen_many),
 		cmocka_unit_test(test_mixed_sizes),
 		cmocka_unit_test(test_processes_across_boundary),
