@@ -326,16 +326,20 @@ static int feed_event(struct watch_stream *s, const struct watch_event *ev)
 static int round_run(struct watch_stream *s, uint64_t size)
 {
 	struct alerts_commit_stats cs = {0};
-	uint64_t end = size - s->cur > ROUND_MAX ? s->cur + ROUND_MAX : size, events = 0, n = 0;
+	uint64_t end = size - s->cur > ROUND_MAX ? s->cur + ROUND_MAX : size, events = 0, n = 0, idx;
+	struct ledger_cursor *c = NULL;
 	bool rebuild = false;
-	int r = 0;
+	int r;
 
-	for (uint64_t idx = s->cur; idx < end; idx++) {
+	/* The round's records in order, read in large blocks. */
+	if ((r = ledger_cursor_open(s->lg, s->cur, end, &c)) < 0)
+		goto out;
+	while ((r = ledger_cursor_next(c, &idx, &s->rec)) != 0) {
 		struct watch_event ev;
 		char kind[33];
 		void *hold = NULL;
 
-		if ((r = ledger_read(s->lg, idx, &s->rec)) < 0) {
+		if (r < 0) {
 			log_error("watch: ledger record %" PRIu64 ": %s", idx, err_msg(r));
 			goto out;
 		}
@@ -367,6 +371,8 @@ static int round_run(struct watch_stream *s, uint64_t size)
 		if (rebuild)
 			break;
 	}
+	ledger_cursor_close(c);
+	c = NULL;
 	s->pos.next = s->cur;
 	if (s->open_day == DAY_NONE)
 		s->pos.day_start = s->cur;
@@ -392,6 +398,7 @@ static int round_run(struct watch_stream *s, uint64_t size)
 		s->cur = s->pos.day_start;
 	}
 out:
+	ledger_cursor_close(c);
 	if (r < 0) {
 		/* Start again from the last commit with a clean engine. */
 		alert_batch_clear(s->batch);
