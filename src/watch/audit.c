@@ -1207,6 +1207,21 @@ static int ledger_event(struct buf *rec, const char *name, uint64_t i, struct wa
 	return 1;
 }
 
+int watch_line_slow(const char *line, size_t len, struct watch_event *ev, void **hold)
+{
+	struct diag quiet;
+	json_t *jo = json_loadb(line, len, 0, NULL);
+	int r = ERR_INVALID;
+
+	*hold = jo;
+	memset(ev, 0, sizeof(*ev));
+	diag_init(&quiet, 1);
+	if (jo && json_is_object(jo) && event_parse(jo, "-", 0, ev, &quiet) == 0)
+		r = 0;
+	diag_release(&quiet);
+	return r;
+}
+
 static bool in_period(const struct watch_ledger_opts *o, int32_t day)
 {
 	return (o->from_day == DAY_NONE || day >= o->from_day) &&

@@ -146,6 +146,14 @@ struct watch_scan {
 	int64_t ts;
 };
 bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch_event *ev);
+/*
+ * The slow path the scanner stands in for: one access line parsed by
+ * jansson (json_loadb(line, len, 0)) and taken as `mamori audit --events`
+ * takes it. 0 and the event (its strings borrowed from *hold, which the
+ * caller json_decref's), or ERR_INVALID. For the tests and the fuzz
+ * harness that hold the scanner to it.
+ */
+int watch_line_slow(const char *line, size_t len, struct watch_event *ev, void **hold);
 
 /*
  * The canonical body of an ingested event (ingest.c): what
