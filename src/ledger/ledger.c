@@ -2450,9 +2450,12 @@ int ledger_read(struct ledger *l, uint64_t index, struct buf *out)
 
 /* ---- sequential reading ---- */
 
-/* Index entries and log bytes a cursor reads at a time. */
+/* Index entries and log bytes a cursor reads at a time; the block grows
+ * (up to CURSOR_BLOCK_MAX) for a line longer than it (a body of
+ * LEDGER_BODY_MAX bytes and its record around it). */
 #define CURSOR_ENTS 8192
 #define CURSOR_BLOCK ((size_t)1 << 20)
+#define CURSOR_BLOCK_MAX ((size_t)4 << 20)
 
 struct ledger_cursor {
 	struct ledger *l;
@@ -2467,10 +2470,10 @@ struct ledger_cursor {
 	uint8_t *ents;
 	uint64_t ents_first;
 	size_t nents;
-	/* Log bytes [blk_off, blk_off + blk_len). */
+	/* Log bytes [blk_off, blk_off + blk_len) in blk[blk_cap]. */
 	char *blk;
 	uint64_t blk_off;
-	size_t blk_len;
+	size_t blk_len, blk_cap;
 };
 
 static void cursor_seg_close(struct ledger_cursor *c)
@@ -2555,7 +2558,8 @@ int ledger_cursor_open(struct ledger *l, uint64_t from, uint64_t to, struct ledg
 	c->to = to < n ? to : n;
 	c->log_fd = c->idx_fd = -1;
 	c->ents = xmalloc(CURSOR_ENTS * 8);
-	c->blk = xmalloc(CURSOR_BLOCK);
+	c->blk_cap = CURSOR_BLOCK;
+	c->blk = xmalloc(c->blk_cap);
 	*out = c;
 	return 0;
 }
@@ -2583,20 +2587,29 @@ int ledger_cursor_next(struct ledger_cursor *c, uint64_t *index, struct buf *out
 		uint64_t end = c->to < c->seg_end ? c->to : c->seg_end;
 		size_t k = end - i < CURSOR_ENTS ? (size_t)(end - i) : CURSOR_ENTS;
 
+		ssize_t got;
+
+		/* As many whole entries as the file holds: one missing (a
+		 * segment's .idx cut short) is an error at its own record. */
 		c->nents = 0;
-		if ((r = pread_all(c->idx_fd, c->ents, k * 8, (i - c->seg_first) * 8)) < 0)
-			return r;
+		if ((got = pread_upto(c->idx_fd, (char *)c->ents, k * 8, (i - c->seg_first) * 8)) < 0)
+			return ERR_IO;
+		if (got < 8)
+			return ERR_CORRUPT;
 		c->ents_first = i;
-		c->nents = k;
+		c->nents = (size_t)got / 8;
 	}
 	off = get_le64(c->ents + (i - c->ents_first) * 8);
+	/* Past any file that can exist (and past what pread can be asked):
+	 * an entry that is not an offset, as ledger_read says. */
+	if (off > (uint64_t)INT64_MAX - CURSOR_BLOCK_MAX)
+		return ERR_CORRUPT;
 	if (off >= c->blk_off && off - c->blk_off < c->blk_len) {
 		p = c->blk + (off - c->blk_off);
 		nl = memchr(p, '\n', c->blk_len - (size_t)(off - c->blk_off));
 	}
-	if (nl == NULL) {
-		/* A line longer than a block is longer than any record. */
-		ssize_t got = pread_upto(c->log_fd, c->blk, CURSOR_BLOCK, off);
+	while (nl == NULL) {
+		ssize_t got = pread_upto(c->log_fd, c->blk, c->blk_cap, off);
 
 		c->blk_len = 0;
 		if (got < 0)
@@ -2604,8 +2617,15 @@ int ledger_cursor_next(struct ledger_cursor *c, uint64_t *index, struct buf *out
 		c->blk_off = off;
 		c->blk_len = (size_t)got;
 		p = c->blk;
-		if ((nl = memchr(p, '\n', c->blk_len)) == NULL)
+		if ((nl = memchr(p, '\n', c->blk_len)) != NULL)
+			break;
+		/* No end of line: the end of the file (a line cut short), or
+		 * a line longer than the block, which may be a record's. */
+		if (c->blk_len < c->blk_cap || c->blk_cap >= CURSOR_BLOCK_MAX)
 			return ERR_CORRUPT;
+		c->blk_cap *= 2;
+		c->blk = xrealloc(c->blk, c->blk_cap);
+		c->blk_len = 0;
 	}
 	buf_reset(out);
 	if ((r = buf_append(out, p, (size_t)(nl - p))) < 0)
