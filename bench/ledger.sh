@@ -9,10 +9,11 @@
 #     bench_proofs, bench_sha, bench_checkpoint, sqlite_append)
 #  2. durable appends of access events (bench/events.h): 1 and 16 threads
 #     with one ledger_append per event, and 1 thread with groups of 1,000
-#     (ledger_append_many); each the median of 3 runs
+#     and of 10,000 (ledger_append_many; 10,000 is the batch of `mamori
+#     ingest` and the most a POST /v1/events takes); each the median of 3
 #  3. the SQLite peer on the same events: WAL, synchronous=NORMAL and FULL,
-#     1,000 rows per transaction; and FULL with one row per transaction;
-#     each the median of 3 runs
+#     1,000 and 10,000 rows per transaction; and FULL with one row per
+#     transaction; each the median of 3 runs
 #  4. the machine's hashing limit: openssl speed -evp sha256 (median of 3) at the mean
 #     record size and at the standard block sizes
 #  5. full verification of a ledger of 1,000,000 entries (kept in
@@ -54,11 +55,11 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$QUICK" = 1 ]; then
-	A1=500; A16=100; AB=20000; SQ=20000; SQ1=500; OSSL_S=1; COLD=200
+	A1=500; A16=100; AB=20000; AB10=100000; SQ=20000; SQ10=100000; SQ1=500; OSSL_S=1; COLD=200
 	[ -n "$VERIFY_N" ] || VERIFY_N=200000
 	[ -n "$PROOF_N" ] || PROOF_N=1000000
 else
-	A1=2000; A16=250; AB=100000; SQ=100000; SQ1=2000; OSSL_S=3; COLD=1000
+	A1=2000; A16=250; AB=100000; AB10=500000; SQ=100000; SQ10=500000; SQ1=2000; OSSL_S=3; COLD=1000
 	[ -n "$VERIFY_N" ] || VERIFY_N=1000000
 	[ -n "$PROOF_N" ] || PROOF_N=100000000
 fi
@@ -104,12 +105,15 @@ step "durable appends (median of 3)"
 AP1=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$A1"); echo "$AP1"
 AP16=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 16 "$A16"); echo "$AP16"
 APB=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$AB" --batch 1000); echo "$APB"
+APB10=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$AB10" --batch 10000); echo "$APB10"
 echo "per record, µs (json_parse and leaf_hash priced apart; append = wall time per append per thread):"
 cat "$OUT/other.txt"
 
 step "SQLite peer (median of 3)"
 SQN=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ" --batch 1000 --sync NORMAL); echo "$SQN"
 SQF=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ" --batch 1000 --sync FULL); echo "$SQF"
+SQN10=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ10" --batch 10000 --sync NORMAL); echo "$SQN10"
+SQF10=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ10" --batch 10000 --sync FULL); echo "$SQF10"
 SQ1F=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ1" --batch 1 --sync FULL); echo "$SQ1F"
 
 step "hashing limit: openssl speed -evp sha256 -seconds $OSSL_S"
@@ -168,7 +172,9 @@ awk -v ossl="$OSSL_AVG" \
     -v a1="$(field appends_per_s "$AP1") $(field record_MB_per_s "$AP1")" \
     -v a16="$(field appends_per_s "$AP16") $(field record_MB_per_s "$AP16")" \
     -v ab="$(field appends_per_s "$APB") $(field record_MB_per_s "$APB")" \
+    -v ab10="$(field appends_per_s "$APB10") $(field record_MB_per_s "$APB10")" \
     -v sqn="$(field rows_per_s "$SQN")" -v sqf="$(field rows_per_s "$SQF")" \
+    -v sqn10="$(field rows_per_s "$SQN10")" -v sqf10="$(field rows_per_s "$SQF10")" \
     -v sq1="$(field rows_per_s "$SQ1F")" \
     -v ver="$(field entries_per_s "$VER") $(field MB_per_s "$VER") $(field entries "$VER")" \
     -v ver1="$(field entries_per_s "$VER1") $(field MB_per_s "$VER1")" \
@@ -179,15 +185,19 @@ awk -v ossl="$OSSL_AVG" \
     -v linc="$(field median_us "$LINC") $(field p99_us "$LINC") $(field size "$LINC")" '
 function pct(x) { return sprintf("%.1f %%", 100 * x / ossl) }
 BEGIN {
-	split(a1, A1, " "); split(a16, A16, " "); split(ab, AB, " "); split(ver, V, " ")
+	split(a1, A1, " "); split(a16, A16, " "); split(ab, AB, " "); split(ab10, AB10, " ")
+	split(ver, V, " ")
 	split(ver1, V1, " ")
 	split(inc, I, " "); split(con, C, " "); split(cold, K, " "); split(linc, L, " ")
 	printf "| what | entries/s | MB/s | of hashing limit | vs SQLite |\n|---|---:|---:|---:|---:|\n"
 	printf "| append, 1 thread (1 fdatasync pair each) | %d | %.2f | %s | %.2fx FULL, 1 row/txn |\n", A1[1], A1[2], pct(A1[2]), A1[1] / sq1
 	printf "| append, 16 threads (group commit) | %d | %.2f | %s | %.2fx FULL, 1 row/txn |\n", A16[1], A16[2], pct(A16[2]), A16[1] / sq1
 	printf "| append_many, groups of 1,000 | %d | %.2f | %s | %.2fx NORMAL, %.2fx FULL (1,000 rows/txn) |\n", AB[1], AB[2], pct(AB[2]), AB[1] / sqn, AB[1] / sqf
+	printf "| append_many, groups of 10,000 | %d | %.2f | %s | %.2fx NORMAL, %.2fx FULL (10,000 rows/txn) |\n", AB10[1], AB10[2], pct(AB10[2]), AB10[1] / sqn10, AB10[1] / sqf10
 	printf "| SQLite WAL NORMAL, 1,000 rows/txn | %d | | | |\n", sqn
 	printf "| SQLite WAL FULL, 1,000 rows/txn | %d | | | |\n", sqf
+	printf "| SQLite WAL NORMAL, 10,000 rows/txn | %d | | | |\n", sqn10
+	printf "| SQLite WAL FULL, 10,000 rows/txn | %d | | | |\n", sqf10
 	printf "| SQLite WAL FULL, 1 row/txn | %d | | | |\n", sq1
 	printf "| verify (%d entries) | %d | %.1f | %s (goal >= 70 %%) | |\n", V[3], V[1], V[2], pct(V[2])
 	printf "| verify, leaf hashing on one core (MAMORI_VERIFY_THREADS=1) | %d | %.1f | %s | |\n", V1[1], V1[2], pct(V1[2])
