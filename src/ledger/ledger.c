@@ -442,7 +442,7 @@ static int hashes_mark_synced(struct ledger *l, uint64_t n)
  * (idx_check). Written under the flock. docs/internals/ledger.md,
  * "Durability".
  */
-#define IDX_SYNC_EVERY 8192
+#define IDX_SYNC_EVERY LEDGER_IDX_SYNC_EVERY
 static int fsync_dir(const char *path);
 #define IDX_MARK_SIZE 16
 

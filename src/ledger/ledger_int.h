@@ -26,6 +26,14 @@ struct buf;
 #define SEG_SEAL_MAX 8192
 /* Longest archive path kept in a seal. */
 #define SEG_ARCHIVE_PATH_MAX 1024
+/*
+ * Records between two syncs of the last segment's .idx (and moves of the
+ * mark DIR/idx-synced; ledger.c, idx_mark_write). A sync of the .idx
+ * costs as much as the group's own sync of the .log, so it is kept rare;
+ * after a power loss a writer checks at most this many entries against
+ * the log when it opens (some 23 MB of access records).
+ */
+#define LEDGER_IDX_SYNC_EVERY 65536
 
 /* "<first>" zero-padded to 12 digits, without extension. */
 void seg_name(uint64_t first, char out[static SEG_NAME_MAX]);

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_int.h"
 
 static char *make_dir(void)
 {
@@ -842,7 +843,7 @@ static void test_killed_writer(void **state)
 }
 
 /*
- * The .idx is synced only every IDX_SYNC_EVERY (8,192) records, when a
+ * The .idx is synced only every LEDGER_IDX_SYNC_EVERY records, when a
  * segment fills and at a clean close; after a power loss the entries
  * written since may be lost anywhere in the file. A writer that ends
  * without closing (as at a power loss) leaves the mark behind; the
@@ -943,15 +944,17 @@ static void test_idx_rebuilt_after_power_loss(void **state)
 	for (int how = 0; how < 3; how++) {
 		char *dir = make_dir();
 
+		const uint64_t every = LEDGER_IDX_SYNC_EVERY, n = 3000 + every + 1000;
+
 		append_unclosed(dir, 3000);
-		assert_int_equal(mark_of(dir), 0); /* fewer than 8,192 since open */
+		assert_int_equal(mark_of(dir), 0); /* fewer than `every` since open */
 		idx_damage(dir, how, 1500, 3000);
 		all_there(dir, 3000);
-		/* Past the mark of a longer ledger: 8,192 synced, the rest not. */
-		append_unclosed(dir, 12000);
-		assert_true(mark_of(dir) >= 3000 + 8192 && mark_of(dir) <= 12000);
-		idx_damage(dir, how, 11500, 12000);
-		all_there(dir, 12000);
+		/* Past the mark of a longer ledger: `every` synced, the rest not. */
+		append_unclosed(dir, n);
+		assert_true(mark_of(dir) >= 3000 + every && mark_of(dir) <= n);
+		idx_damage(dir, how, n - 500, n);
+		all_there(dir, n);
 		rm_dir(dir);
 	}
 }
