@@ -10,10 +10,11 @@
 #  2. durable appends of access events (bench/events.h): 1 and 16 threads
 #     with one ledger_append per event, and 1 thread with groups of 1,000
 #     and of 10,000 (ledger_append_many; 10,000 is the batch of `mamori
-#     ingest` and the most a POST /v1/events takes); each the median of 3
+#     ingest` and the most a POST /v1/events takes)
 #  3. the SQLite peer on the same events: WAL, synchronous=NORMAL and FULL,
 #     1,000 and 10,000 rows per transaction; and FULL with one row per
-#     transaction; each the median of 3 runs
+#     transaction. Steps 2 and 3 take turns, three rounds, and each
+#     figure is the median of its three runs
 #  4. the machine's hashing limit: openssl speed -evp sha256 (median of 3) at the mean
 #     record size and at the standard block sizes
 #  5. full verification of a ledger of 1,000,000 entries (kept in
@@ -76,24 +77,6 @@ mkdir -p "$OUT" "$DATA"
 step() { printf '\n== %s\n' "$*"; }
 # field NAME LINE: the value of NAME=value in LINE.
 field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
-# median3 KEY CMD...: run CMD three times (it prints one result line),
-# print the line whose KEY is the median. CMD runs in a fresh scratch
-# directory each time ($SCRATCH/d, or $SCRATCH/db.sqlite).
-median3() {
-	key=$1; shift
-	: >"$OUT/runs.tmp"
-	for _ in 1 2 3; do
-		rm -rf "$SCRATCH"; mkdir -p "$SCRATCH/d"
-		"$@" >>"$OUT/runs.tmp"
-	done
-	rm -rf "$SCRATCH"
-	# Other lines (bench_append's cost_us) are kept in $OUT/other.txt.
-	grep -v " $key=" "$OUT/runs.tmp" >>"$OUT/other.txt" || true
-	grep " $key=" "$OUT/runs.tmp" | while read -r line; do
-		printf '%s %s\n' "$(field "$key" "$line")" "$line"
-	done | sort -n | sed -n 2p | cut -d' ' -f2-
-}
-
 if [ "$BUILD" = 1 ]; then
 	step "build (make bench-build)"
 	make bench-build >"$OUT/make.log" 2>&1 || { tail -30 "$OUT/make.log"; exit 1; }
@@ -101,20 +84,55 @@ fi
 uptime | tee "$OUT/uptime.txt"
 
 : >"$OUT/other.txt"
-step "durable appends (median of 3)"
-AP1=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$A1"); echo "$AP1"
-AP16=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 16 "$A16"); echo "$AP16"
-APB=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$AB" --batch 1000); echo "$APB"
-APB10=$(median3 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$AB10" --batch 10000); echo "$APB10"
+# measure NAME KEY CMD...: one run of CMD in a fresh scratch directory,
+# its result line (the one with KEY=) added to $OUT/m.NAME.
+measure() {
+	_name=$1 _key=$2
+	shift 2
+	rm -rf "$SCRATCH"
+	mkdir -p "$SCRATCH/d"
+	"$@" >"$OUT/m.tmp"
+	rm -rf "$SCRATCH"
+	# Other lines (bench_append's cost_us) are kept in $OUT/other.txt.
+	grep -v " $_key=" "$OUT/m.tmp" >>"$OUT/other.txt" || true
+	grep " $_key=" "$OUT/m.tmp" | tee -a "$OUT/m.$_name"
+}
+# median_of NAME KEY: the line of $OUT/m.NAME whose KEY is the median.
+median_of() {
+	while read -r line; do
+		printf '%s %s\n' "$(field "$2" "$line")" "$line"
+	done <"$OUT/m.$1" | sort -n | sed -n 2p | cut -d' ' -f2-
+}
+step "durable appends and the SQLite peer, interleaved (three rounds, medians)"
+# The ledger and SQLite take turns, so that a slow stretch of the disk
+# (its sync time moves by several times within minutes here) falls on
+# both sides rather than on whichever ran then.
+rm -f "$OUT"/m.*
+for round in 1 2 3; do
+	echo "-- round $round"
+	measure apb appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$AB" --batch 1000
+	measure sqn rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ" --batch 1000 --sync NORMAL
+	measure sqf rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ" --batch 1000 --sync FULL
+	measure apb10 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$AB10" --batch 10000
+	measure sqn10 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ10" --batch 10000 --sync NORMAL
+	measure sqf10 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ10" --batch 10000 --sync FULL
+	measure ap1 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 1 "$A1"
+	measure sq1f rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ1" --batch 1 --sync FULL
+	measure ap16 appends_per_s "$BIN/bench_append" "$SCRATCH/d" 16 "$A16"
+done
+AP1=$(median_of ap1 appends_per_s)
+AP16=$(median_of ap16 appends_per_s)
+APB=$(median_of apb appends_per_s)
+APB10=$(median_of apb10 appends_per_s)
+SQN=$(median_of sqn rows_per_s)
+SQF=$(median_of sqf rows_per_s)
+SQN10=$(median_of sqn10 rows_per_s)
+SQF10=$(median_of sqf10 rows_per_s)
+SQ1F=$(median_of sq1f rows_per_s)
+echo "medians:"
+printf '%s\n' "$AP1" "$AP16" "$APB" "$APB10" "$SQN" "$SQF" "$SQN10" "$SQF10" "$SQ1F"
 echo "per record, µs (json_parse and leaf_hash priced apart; append = wall time per append per thread):"
 cat "$OUT/other.txt"
-
-step "SQLite peer (median of 3)"
-SQN=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ" --batch 1000 --sync NORMAL); echo "$SQN"
-SQF=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ" --batch 1000 --sync FULL); echo "$SQF"
-SQN10=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ10" --batch 10000 --sync NORMAL); echo "$SQN10"
-SQF10=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ10" --batch 10000 --sync FULL); echo "$SQF10"
-SQ1F=$(median3 rows_per_s "$BIN/sqlite_append" "$SCRATCH/db.sqlite" "$SQ1" --batch 1 --sync FULL); echo "$SQ1F"
 
 step "hashing limit: openssl speed -evp sha256 -seconds $OSSL_S"
 AVG=$(field avg_record "$APB" | cut -d. -f1)
