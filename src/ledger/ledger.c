@@ -2586,7 +2586,6 @@ int ledger_cursor_next(struct ledger_cursor *c, uint64_t *index, struct buf *out
 	if (i < c->ents_first || i - c->ents_first >= c->nents) {
 		uint64_t end = c->to < c->seg_end ? c->to : c->seg_end;
 		size_t k = end - i < CURSOR_ENTS ? (size_t)(end - i) : CURSOR_ENTS;
-
 		ssize_t got;
 
 		/* As many whole entries as the file holds: one missing (a
@@ -2625,7 +2624,6 @@ int ledger_cursor_next(struct ledger_cursor *c, uint64_t *index, struct buf *out
 			return ERR_CORRUPT;
 		c->blk_cap *= 2;
 		c->blk = xrealloc(c->blk, c->blk_cap);
-		c->blk_len = 0;
 	}
 	buf_reset(out);
 	if ((r = buf_append(out, p, (size_t)(nl - p))) < 0)
