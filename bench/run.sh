@@ -145,6 +145,12 @@ if [ "$WATCH" = 1 ]; then
 			"$MAMORI" import "$1" "$1.reg" --quiet
 			printf '%s' "$2" >"$1/.imported"
 		fi
+		# An instance made before the registry image: importing the
+		# same files again changes no row, brings the schema up to
+		# date, stamps the registry and writes the image.
+		if [ ! -f "$1/mamori.db-registry" ]; then
+			"$MAMORI" import "$1" "$1.reg" --quiet
+		fi
 	}
 	winst "$OUT/watch-instance" "$DATA"
 	# shellcheck disable=SC2086

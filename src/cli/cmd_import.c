@@ -106,6 +106,14 @@ int cmd_import(int argc, char **argv)
 			cli_error(T("取り込みに失敗しました: %s", "import failed: %s"), err_msg(r));
 		goto out;
 	}
+	{
+		/* Load once, so that the next command finds the registry
+		 * image ready (docs/internals/registry.md); only time is at
+		 * stake, so a failure here is no failure of the import. */
+		struct registry_data *rd = NULL;
+		if (registry_load(instance_store(in), &rd) == 0)
+			registry_data_free(rd);
+	}
 	if (!quiet) {
 		cell(T("ファイル", "file"), 14, false);
 		cell(T("行数", "lines"), 11, true);

@@ -905,6 +905,10 @@ int registry_import(struct store *st, struct ledger *lg, const struct import_opt
 					   store_errmsg(st));
 			goto out;
 		}
+	if ((r = registry_stamp_renew(st)) < 0) {
+		diag_error(d, NULL, 0, 0, NULL, "%s: %s", err_msg(r), store_errmsg(st));
+		goto out;
+	}
 	if ((r = store_commit(st)) < 0) {
 		in_tx = false;
 		diag_error(d, NULL, 0, 0, NULL, "%s: %s", err_msg(r), store_errmsg(st));

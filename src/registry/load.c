@@ -70,6 +70,9 @@ struct loader {
 	size_t rmask;
 	struct intern_slot *islot;
 	size_t icap, in;
+	/* The pool's blocks (registry_data.blocks), the last one current. */
+	struct reg_block *blk;
+	size_t nblk, capblk;
 };
 
 static const char *pool_dup(struct loader *l, const char *s, size_t n)
@@ -77,8 +80,13 @@ static const char *pool_dup(struct loader *l, const char *s, size_t n)
 	char *p;
 	if (n + 1 > l->left) {
 		size_t sz = n + 1 > POOL_BLOCK ? n + 1 : POOL_BLOCK;
+		if (l->nblk)
+			l->blk[l->nblk - 1].n -= l->left; /* what the block holds */
+		if (ARRAY_GROW(l->blk, l->capblk, l->nblk + 1) < 0)
+			BUG("registry pool blocks overflow");
 		l->pool = arena_alloc(l->arena, sz);
 		l->left = sz;
+		l->blk[l->nblk++] = (struct reg_block){l->pool, sz};
 	}
 	p = l->pool;
 	memcpy(p, s, n);
@@ -699,7 +707,7 @@ static void row_overtime(struct loader *l, struct store_stmt *s, void *p)
 	x->end = col_ts(l, s, 2);
 }
 
-int registry_load(struct store *st, struct registry_data **out)
+static int load_tables(struct store *st, struct registry_data **out)
 {
 	struct registry_data *d = xcalloc(1, sizeof(*d));
 	struct loader l = {.st = st};
@@ -738,12 +746,45 @@ int registry_load(struct store *st, struct registry_data **out)
 	ensure_sorted(d->departments, d->ndepartments, sizeof(*d->departments), cmp_reg_department);
 	ensure_sorted(d->staff, d->nstaff, sizeof(*d->staff), cmp_reg_staff);
 	ensure_sorted(d->overtime, d->novertime, sizeof(*d->overtime), cmp_overtime);
+	if (l.nblk) {
+		l.blk[l.nblk - 1].n -= l.left;
+		d->blocks = arena_alloc(l.arena, l.nblk * sizeof(*d->blocks));
+		memcpy(d->blocks, l.blk, l.nblk * sizeof(*d->blocks));
+		d->nblocks = l.nblk;
+	}
 	*out = d;
 	d = NULL;
 out:
 	free(l.rslot);
 	free(l.islot);
+	free(l.blk);
 	registry_data_free(d);
+	return r;
+}
+
+/*
+ * The image beside the store when it carries the registry's stamp;
+ * otherwise the tables, and then a new image, if the stamp was the same
+ * before and after reading them (no change came in between). The image is
+ * a cache: failing to read or write it only costs time.
+ */
+int registry_load(struct store *st, struct registry_data **out)
+{
+	uint8_t tok[REG_STAMP_LEN], after[REG_STAMP_LEN];
+	char *path = reg_image_path(st);
+	bool stamped = path && reg_stamp_get(st, tok) == 1;
+	int r;
+
+	*out = NULL;
+	if (stamped && reg_image_read(path, tok, out) == 0) {
+		free(path);
+		return 0;
+	}
+	r = load_tables(st, out);
+	if (r == 0 && stamped && reg_stamp_get(st, after) == 1 &&
+	    memcmp(tok, after, sizeof(tok)) == 0)
+		(void)reg_image_write(path, tok, *out);
+	free(path);
 	return r;
 }
 

@@ -79,6 +79,14 @@ struct reg_overtime {
  * A read-only snapshot of the registry, loaded whole from the store. All
  * strings live in the snapshot's arena. Arrays are sorted by id (cases by
  * resident_id then opened; overtime by staff_id then start).
+ *
+ * registry_load keeps its result in a file beside a store kept in a file
+ * (the registry image, "<database>-registry"), marked with the registry's
+ * stamp, a random token that every change of the registry tables made by
+ * mamori replaces in its own transaction; while the stamp is unchanged, a
+ * load reads that file instead of the tables. A change made to the
+ * registry tables by anything but mamori must remove the image (or call
+ * registry_stamp_renew): docs/internals/registry.md.
  */
 struct registry_data {
 	struct arena *arena;
@@ -94,10 +102,21 @@ struct registry_data {
 	size_t ncases;
 	struct reg_overtime *overtime;
 	size_t novertime;
+	/* Where every string above lies: blocks of the arena, for the image
+	 * writer (image.c), which stores the strings as offsets. */
+	struct reg_block {
+		const char *p;
+		size_t n;
+	} *blocks;
+	size_t nblocks;
 };
 
 MM_WUR int registry_load(struct store *st, struct registry_data **out);
 void registry_data_free(struct registry_data *d); /* NULL is a no-op */
+/* Replace the registry's stamp with a new random token, so that no image
+ * made before is read again. In the transaction of the change it marks,
+ * when there is one. */
+MM_WUR int registry_stamp_renew(struct store *st);
 
 /* What an import did, per file kind. */
 struct import_stats {

@@ -136,4 +136,30 @@ typedef int (*reg_csv_fn)(struct reg_rec *rec, long line, void *ctx);
 MM_WUR int reg_csv_parse(const char *text, size_t len, const char *file, struct diag *d,
 			 reg_csv_fn fn, void *ctx);
 
+/* ---- the registry image (image.c) ---- */
+
+#define REG_STAMP_LEN 16
+
+/* The registry's stamp: 1 and tok filled, 0 when it has none (no change
+ * made since the stamp came in, or a store without the table). */
+MM_WUR int reg_stamp_get(struct store *st, uint8_t tok[REG_STAMP_LEN]);
+/* The image's path for this store (malloc'ed), NULL when the store is no
+ * file. */
+char *reg_image_path(struct store *st);
+/* The image at path, if it is whole, was made by this build's layout and
+ * carries tok: 0 and *out; ERR_NOT_FOUND when there is none or it carries
+ * another stamp; ERR_CORRUPT when it is damaged; ERR_IO, ERR_NOMEM. */
+MM_WUR int reg_image_read(const char *path, const uint8_t tok[REG_STAMP_LEN],
+			  struct registry_data **out);
+/* Recompute the checksum in an image of n bytes held in memory (for the
+ * tests that change an image and want its checks on the fields to judge
+ * it, not the checksum). */
+void reg_image_seal(void *img, size_t n);
+/* Write d as the image at path with stamp tok (a temporary file renamed
+ * over it, mode 0600). 0, or ERR_IO, or ERR_INVALID when a string of d
+ * lies outside d->blocks. registry_load ignores a failure: the image is a
+ * cache. */
+int reg_image_write(const char *path, const uint8_t tok[REG_STAMP_LEN],
+		    const struct registry_data *d);
+
 #endif

@@ -41,9 +41,17 @@ int registry_staff_set_dates(struct store *st, struct ledger *lg, const char *ac
 	struct store_stmt *sel = NULL, *upd = NULL;
 	struct buf body;
 	size_t nchanged = 0;
+	bool own_tx = false;
 	int r;
 
 	buf_init(&body, LEDGER_BODY_MAX);
+	/* The changes and the new stamp commit together (the callers of the
+	 * ISMS hold a transaction already). */
+	if (!store_in_tx(st)) {
+		if ((r = store_begin(st)) < 0)
+			goto out;
+		own_tx = true;
+	}
 	if (changed)
 		*changed = 0;
 	if ((r = store_prepare(st, "SELECT training, pledge FROM staff WHERE id = ?", &sel)) < 0 ||
@@ -103,6 +111,13 @@ int registry_staff_set_dates(struct store *st, struct ledger *lg, const char *ac
 	}
 	if ((r = buf_puts(&body, "]}")) < 0)
 		goto out;
+	if (nchanged > 0 && (r = registry_stamp_renew(st)) < 0)
+		goto out;
+	if (own_tx) {
+		own_tx = false;
+		if ((r = store_commit(st)) < 0)
+			goto out;
+	}
 	if (nchanged > 0 && lg) {
 		struct audit_rec rec = {"registry", TS_NONE, actor ? actor : "system", body.data,
 					body.len};
@@ -113,6 +128,8 @@ int registry_staff_set_dates(struct store *st, struct ledger *lg, const char *ac
 		*changed = nchanged;
 	r = 0;
 out:
+	if (own_tx)
+		store_rollback(st);
 	store_finalize(sel);
 	store_finalize(upd);
 	buf_release(&body);

@@ -58,6 +58,16 @@ int store_commit(struct store *st)
 	return 0;
 }
 
+bool store_in_tx(const struct store *st)
+{
+	return st->in_tx;
+}
+
+const char *store_file(struct store *st)
+{
+	return st->ops->file ? st->ops->file(st) : NULL;
+}
+
 void store_rollback(struct store *st)
 {
 	if (!st->in_tx)

@@ -46,6 +46,13 @@ int store_schema_latest(void);
 MM_WUR int store_begin(struct store *st);
 MM_WUR int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Whether a transaction begun with store_begin is open. */
+bool store_in_tx(const struct store *st);
+
+/* The file that holds the database, for files kept beside it (the registry
+ * image, docs/internals/registry.md); NULL when there is none (an
+ * in-memory database, or a server). Valid until store_close. */
+const char *store_file(struct store *st);
 
 /* Run SQL with no parameters and no result rows (DDL, PRAGMA-free). */
 MM_WUR int store_exec(struct store *st, const char *sql);

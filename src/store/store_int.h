@@ -51,6 +51,8 @@ struct store_ops {
 	int64_t (*col_int)(struct store_stmt *s, int i);
 	const void *(*col_blob)(struct store_stmt *s, int i, size_t *len);
 	int64_t (*changes)(struct store *st);
+	/* The database file, NULL when none (may be NULL itself). */
+	const char *(*file)(struct store *st);
 };
 
 extern const struct store_ops store_sqlite_ops;

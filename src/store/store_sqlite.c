@@ -268,6 +268,12 @@ static int64_t sq_changes(struct store *st)
 	return sqlite3_changes64(DB(st));
 }
 
+static const char *sq_file(struct store *st)
+{
+	const char *f = sqlite3_db_filename(DB(st), "main");
+	return f && *f ? f : NULL; /* "" for an in-memory or temporary database */
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -289,4 +295,5 @@ const struct store_ops store_sqlite_ops = {
     .col_int = sq_col_int,
     .col_blob = sq_col_blob,
     .changes = sq_changes,
+    .file = sq_file,
 };

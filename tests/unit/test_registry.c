@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -968,6 +969,359 @@ static void test_empty_datadir(void **state)
 	assert_int_equal(ledger_size(f->lg), f->lg0);
 }
 
+
+/* ---- the registry image (src/registry/image.c) ---- */
+
+static void assert_list_equal(struct strlist a, struct strlist b)
+{
+	assert_int_equal(a.n, b.n);
+	for (uint32_t i = 0; i < a.n; i++)
+		assert_string_equal(a.v[i], b.v[i]);
+}
+
+static void assert_str_same(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+/* Every field of every record. */
+static void assert_reg_equal(const struct registry_data *a, const struct registry_data *b)
+{
+	assert_int_equal(a->nsystems, b->nsystems);
+	for (size_t i = 0; i < a->nsystems; i++) {
+		const struct reg_system *x = &a->systems[i], *y = &b->systems[i];
+		assert_str_same(x->id, y->id);
+		assert_str_same(x->name, y->name);
+		assert_str_same(x->zone, y->zone);
+		assert_str_same(x->confidentiality, y->confidentiality);
+		assert_str_same(x->integrity, y->integrity);
+		assert_str_same(x->availability, y->availability);
+		assert_int_equal(x->need_to_know, y->need_to_know);
+	}
+	assert_int_equal(a->ndepartments, b->ndepartments);
+	for (size_t i = 0; i < a->ndepartments; i++) {
+		const struct reg_department *x = &a->departments[i], *y = &b->departments[i];
+		assert_str_same(x->id, y->id);
+		assert_str_same(x->name, y->name);
+		assert_str_same(x->parent, y->parent);
+		assert_list_equal(x->systems, y->systems);
+	}
+	assert_int_equal(a->nstaff, b->nstaff);
+	for (size_t i = 0; i < a->nstaff; i++) {
+		const struct reg_staff *x = &a->staff[i], *y = &b->staff[i];
+		assert_str_same(x->id, y->id);
+		assert_str_same(x->name, y->name);
+		assert_str_same(x->surname, y->surname);
+		assert_str_same(x->dept, y->dept);
+		assert_int_equal(x->employment, y->employment);
+		assert_list_equal(x->roles, y->roles);
+		assert_list_equal(x->zones, y->zones);
+		assert_int_equal(x->start, y->start);
+		assert_int_equal(x->end, y->end);
+		assert_int_equal(x->training, y->training);
+		assert_int_equal(x->pledge, y->pledge);
+		assert_str_same(x->address_id, y->address_id);
+		assert_str_same(x->household_id, y->household_id);
+		assert_str_same(x->contractor, y->contractor);
+	}
+	assert_int_equal(a->nresidents, b->nresidents);
+	for (size_t i = 0; i < a->nresidents; i++) {
+		const struct reg_resident *x = &a->residents[i], *y = &b->residents[i];
+		assert_str_same(x->id, y->id);
+		assert_str_same(x->surname, y->surname);
+		assert_str_same(x->given, y->given);
+		assert_int_equal(x->birth, y->birth);
+		assert_str_same(x->address_id, y->address_id);
+		assert_str_same(x->household_id, y->household_id);
+		assert_list_equal(x->flags, y->flags);
+	}
+	assert_int_equal(a->ncases, b->ncases);
+	for (size_t i = 0; i < a->ncases; i++) {
+		const struct reg_case *x = &a->cases[i], *y = &b->cases[i];
+		assert_str_same(x->id, y->id);
+		assert_str_same(x->resident_id, y->resident_id);
+		assert_str_same(x->dept, y->dept);
+		assert_str_same(x->kind, y->kind);
+		assert_str_same(x->assigned_to, y->assigned_to);
+		assert_true(x->opened == y->opened && x->closed == y->closed);
+	}
+	assert_int_equal(a->novertime, b->novertime);
+	for (size_t i = 0; i < a->novertime; i++) {
+		assert_str_same(a->overtime[i].staff_id, b->overtime[i].staff_id);
+		assert_true(a->overtime[i].start == b->overtime[i].start &&
+			    a->overtime[i].end == b->overtime[i].end);
+	}
+}
+
+static void image_path(struct fx *f, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/t.db-registry", f->dir);
+}
+
+static struct registry_data *load(struct fx *f)
+{
+	struct registry_data *rd = NULL;
+	assert_int_equal(registry_load(f->st, &rd), 0);
+	return rd;
+}
+
+/* A change made behind mamori's back: the stamp stays. */
+static void hand_edit(struct fx *f)
+{
+	assert_int_equal(store_exec(f->st, "UPDATE residents SET surname = '鈴木' WHERE id = 'R1'"),
+			 0);
+}
+
+static const char *surname_r1(const struct registry_data *rd)
+{
+	for (size_t i = 0; i < rd->nresidents; i++)
+		if (strcmp(rd->residents[i].id, "R1") == 0)
+			return rd->residents[i].surname;
+	return NULL;
+}
+
+/*
+ * The first load after an import writes the image (mode 0600); the next
+ * reads it and gives the same registry. That it reads the image and not
+ * the tables shows in a change made without a new stamp: the image still
+ * gives the old value, until the stamp is renewed.
+ */
+static void test_image_written_and_read(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *a, *b, *c;
+	char path[192];
+	struct stat sb;
+
+	valid_set(f);
+	assert_int_equal(do_import(f), 0);
+	image_path(f, path, sizeof(path));
+	assert_int_equal(stat(path, &sb), -1);
+	a = load(f);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	b = load(f);
+	assert_reg_equal(a, b);
+	assert_int_equal(b->nblocks, 1);
+
+	hand_edit(f);
+	c = load(f);
+	assert_string_equal(surname_r1(c), "佐藤");
+	registry_data_free(c);
+	assert_int_equal(registry_stamp_renew(f->st), 0);
+	c = load(f);
+	assert_string_equal(surname_r1(c), "鈴木");
+	registry_data_free(c);
+	/* Removing the image is the other way to take a hand edit in. */
+	assert_int_equal(store_exec(f->st, "UPDATE residents SET surname = '田中' WHERE id = 'R1'"),
+			 0);
+	assert_int_equal(unlink(path), 0);
+	c = load(f);
+	assert_string_equal(surname_r1(c), "田中");
+	registry_data_free(c);
+	registry_data_free(a);
+	registry_data_free(b);
+}
+
+/* An import and a change of staff dates each renew the stamp in their own
+ * transaction: the next load sees them. An import that fails validation
+ * writes nothing and keeps the stamp. */
+static void test_image_follows_changes(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *rd;
+	uint8_t t0[REG_STAMP_LEN], t1[REG_STAMP_LEN];
+	struct reg_date_update u = {"S0002", days_from_civil(2026, 5, 1), DAY_NONE};
+	size_t changed = 0;
+
+	valid_set(f);
+	assert_int_equal(do_import(f), 0);
+	registry_data_free(load(f));
+	puts_file(f, "residents.jsonl",
+		  "{\"id\":\"R1\",\"surname\":\"佐藤\",\"given\":\"花江\",\"birth\":\"1980-01-01\","
+		  "\"address_id\":\"A1\",\"household_id\":\"H1\",\"flags\":[]}\n");
+	assert_int_equal(do_import(f), 0);
+	rd = load(f);
+	assert_string_equal(rd->residents[0].given, "花江");
+	assert_int_equal(rd->residents[0].flags.n, 0);
+	registry_data_free(rd);
+
+	assert_int_equal(reg_stamp_get(f->st, t0), 1);
+	puts_file(f, "residents.jsonl", "{\"id\":\"R1\"}\n");
+	assert_int_equal(do_import(f), ERR_INVALID);
+	assert_int_equal(reg_stamp_get(f->st, t1), 1);
+	assert_memory_equal(t0, t1, REG_STAMP_LEN);
+
+	assert_int_equal(registry_staff_set_dates(f->st, f->lg, "test", "unit", &u, 1, &f->d,
+						  &changed),
+			 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(reg_stamp_get(f->st, t1), 1);
+	assert_memory_not_equal(t0, t1, REG_STAMP_LEN);
+	rd = load(f);
+	assert_int_equal(rd->staff[1].training, days_from_civil(2026, 5, 1));
+	registry_data_free(rd);
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+	struct stat sb;
+	unsigned char *p;
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fstat(fileno(fp), &sb), 0);
+	*n = (size_t)sb.st_size;
+	p = xmalloc(*n ? *n : 1);
+	assert_int_equal(fread(p, 1, *n, fp), *n);
+	fclose(fp);
+	return p;
+}
+
+static void spill(const char *path, const unsigned char *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	assert_int_equal(fchmod(fd, 0600), 0);
+	close(fd);
+}
+
+static uint64_t xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * A damaged image (a byte changed anywhere, cut short, grown) is not read:
+ * the load gives what the tables hold. Then the same damage with the
+ * checksum made right again, so that the checks on the header and on
+ * every offset must refuse it: the load never reads outside the image
+ * (AddressSanitizer watches) and, when the change fell on a string's
+ * bytes, gives a registry whose strings all end inside it.
+ */
+static void test_image_damaged(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *ref, *rd;
+	char path[192];
+	unsigned char *img, *m;
+	size_t n;
+	uint64_t seed = 0x2545F4914F6CDD1DULL;
+	int refused = 0, taken = 0;
+
+	valid_set(f);
+	assert_int_equal(do_import(f), 0);
+	ref = load(f);
+	image_path(f, path, sizeof(path));
+	img = slurp(path, &n);
+	m = xmalloc(n + 64);
+	for (int round = 0; round < 600; round++) {
+		size_t len = n;
+		bool reseal = round >= 300;
+		memcpy(m, img, n);
+		switch (xs(&seed) % 4) {
+		case 0:
+		case 1:
+			m[xs(&seed) % n] ^= (unsigned char)(1 + xs(&seed) % 255);
+			break;
+		case 2:
+			len = xs(&seed) % n;
+			break;
+		default:
+			memset(m + n, 0, 64);
+			len = n + 1 + xs(&seed) % 64;
+			break;
+		}
+		if (reseal)
+			reg_image_seal(m, len);
+		spill(path, m, len);
+		rd = load(f);
+		if (!reseal) {
+			assert_reg_equal(ref, rd);
+		} else {
+			/* Required strings are there and end inside the image. */
+			size_t total = 0;
+			for (size_t i = 0; i < rd->nresidents; i++)
+				total += strlen(rd->residents[i].id) + strlen(rd->residents[i].surname) +
+					 strlen(rd->residents[i].household_id);
+			for (size_t i = 0; i < rd->ncases; i++)
+				total += strlen(rd->cases[i].id) + strlen(rd->cases[i].resident_id) +
+					 strlen(rd->cases[i].dept);
+			for (size_t i = 0; i < rd->nstaff; i++)
+				for (uint32_t k = 0; k < rd->staff[i].roles.n; k++)
+					total += strlen(rd->staff[i].roles.v[k]);
+			for (size_t i = 0; i < rd->ndepartments; i++)
+				for (uint32_t k = 0; k < rd->departments[i].systems.n; k++)
+					total += strlen(rd->departments[i].systems.v[k]);
+			assert_true(total > 0);
+		}
+		registry_data_free(rd);
+		if (reseal) {
+			/* A refused image was replaced by the one the tables
+			 * give, which is the first one again. */
+			size_t k;
+			unsigned char *now = slurp(path, &k);
+			if (k == n && memcmp(now, img, n) == 0)
+				refused++;
+			else
+				taken++;
+			free(now);
+		}
+	}
+	/* Both kinds of resealed change came up: some fell on strings and
+	 * were taken, the others were refused by the checks. */
+	assert_true(refused > 50);
+	assert_true(taken > 10);
+	/* A refused image is replaced by a good one: damage it once more,
+	 * load (from the tables), and the next load reads the new image. */
+	memcpy(m, img, n);
+	m[n - 1] ^= 1;
+	spill(path, m, n);
+	rd = load(f);
+	assert_reg_equal(ref, rd);
+	registry_data_free(rd);
+	rd = load(f);
+	assert_reg_equal(ref, rd);
+	assert_int_equal(rd->nblocks, 1);
+	registry_data_free(rd);
+	free(m);
+	free(img);
+	registry_data_free(ref);
+}
+
+/* An image others may write, or a link, is not read. */
+static void test_image_not_ours(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *rd;
+	char path[192], other[224];
+
+	valid_set(f);
+	assert_int_equal(do_import(f), 0);
+	registry_data_free(load(f));
+	image_path(f, path, sizeof(path));
+	hand_edit(f);
+	assert_int_equal(chmod(path, 0666), 0);
+	rd = load(f);
+	assert_string_equal(surname_r1(rd), "鈴木"); /* from the tables */
+	registry_data_free(rd);
+	/* That load wrote a good image again (0600), of the edited tables. */
+	snprintf(other, sizeof(other), "%s.elsewhere", path);
+	assert_int_equal(rename(path, other), 0);
+	assert_int_equal(symlink(other, path), 0);
+	assert_int_equal(store_exec(f->st, "UPDATE residents SET surname = '田中' WHERE id = 'R1'"),
+			 0);
+	rd = load(f);
+	assert_string_equal(surname_r1(rd), "田中");
+	registry_data_free(rd);
+}
+
 #define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -987,6 +1341,10 @@ int main(void)
 	    cmocka_unit_test(test_order_edges),
 	    T_(test_escaped_text_roundtrip),
 	    T_(test_empty_datadir),
+	    T_(test_image_written_and_read),
+	    T_(test_image_follows_changes),
+	    T_(test_image_damaged),
+	    T_(test_image_not_ours),
 	};
 	i18n_set_thread(LANG_EN);
 	if (sodium_init() < 0)
