@@ -709,7 +709,7 @@ static int lines_next(struct lines *l, char **line, size_t *n)
 
 struct pev {
 	struct watch_event ev;
-	uint32_t rx; /* from the prefetch stages */
+	uint32_t rx; /* from the prefetch stages: WT_UNSET until stage 1 */
 	char *mem;
 	size_t cap;
 };
@@ -746,7 +746,7 @@ static void pipe_push(struct pipe *p, const struct watch_event *ev)
 	}
 	at = e->mem;
 	e->ev = *ev;
-	e->rx = WT_NONE;
+	e->rx = WT_UNSET;
 	e->ev.staff_id = pev_copy(&at, ev->staff_id);
 	e->ev.resident_id = pev_copy(&at, ev->resident_id);
 	e->ev.case_id = pev_copy(&at, ev->case_id);
@@ -774,7 +774,7 @@ static int pipe_feed(struct pipe *p, struct audit *a, struct watch *w, const cha
 	p->n--;
 	if ((r = audit_note_event(a, e->ev.seq, e->ev.ref)) < 0)
 		return r;
-	r = watch_feed(w, &e->ev, NULL);
+	r = watch_feed_rx(w, &e->ev, e->rx, NULL);
 	if (r == ERR_INVALID) {
 		diag_error(d, path, (long)e->ev.seq, 0, "ts",
 			   "earlier than the day before it: events must be in time order");

@@ -215,6 +215,9 @@ static char *group_key(const struct reg_staff *s)
 	return out;
 }
 
+/* Residents are put in their maps this many ahead of being prefetched. */
+#define RES_AHEAD 8
+
 /* Case ids are hashed as they are copied; the id strings lie in the
  * arena in the order the store gave them, not in the order of the cases,
  * so each is fetched CASE_AHEAD cases ahead. */
@@ -319,6 +322,15 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 	for (size_t i = 0; i < t->nres; i++) {
 		const struct reg_resident *rr = &reg->residents[i];
 		struct wt_res *x = &t->res[i];
+		/* Three maps larger than the cache, each hit at random. */
+		if (i + RES_AHEAD < t->nres) {
+			const struct reg_resident *ra = &reg->residents[i + RES_AHEAD];
+			idmap_prefetch(&t->res_ids, ra->id, strlen(ra->id));
+			if (ra->household_id)
+				idmap_prefetch(&t->hh_ids, ra->household_id, strlen(ra->household_id));
+			if (ra->address_id)
+				idmap_prefetch(&t->addr_ids, ra->address_id, strlen(ra->address_id));
+		}
 		(void)idmap_intern(&t->res_ids, rr->id, &next);
 		x->r = rr;
 		x->surname_hash = rr->surname ? watch_str_hash(rr->surname) : 0;

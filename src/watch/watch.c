@@ -449,7 +449,7 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 	switch (stage) {
 	case 2:
 		idmap_prefetch(&t->res_ids, ev->resident_id, strlen(ev->resident_id));
-		return WT_NONE;
+		return rx;
 	case 1:
 		if ((rx = idmap_get(&t->res_ids, ev->resident_id)) != WT_NONE)
 			__builtin_prefetch(&t->res[rx]);
@@ -468,6 +468,12 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 }
 
 int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdict *verdict)
+{
+	return watch_feed_rx(w, ev, WT_UNSET, verdict);
+}
+
+int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx_known,
+		  struct watch_verdict *verdict)
 {
 	const struct watch_tables *t = w->t;
 	struct watch_verdict v = {.template_index = -1};
@@ -502,7 +508,7 @@ int watch_feed(struct watch *w, const struct watch_event *ev, struct watch_verdi
 	de->ref = ev->ref ? strs_add(w, ev->ref) : NO_OFF;
 	de->has_query = ev->query != NULL;
 	if (ev->resident_id)
-		rx = idmap_get(&t->res_ids, ev->resident_id);
+		rx = rx_known != WT_UNSET ? rx_known : idmap_get(&t->res_ids, ev->resident_id);
 	de->res = rx;
 	v.unknown_staff = unknown;
 

@@ -129,14 +129,26 @@ struct watch_event;
 
 /*
  * Start loading into the cache what watch_feed will read for ev: stage 2
- * the resident's and the declared case's map slots, stage 1 the
- * resident's record (its slot should be loaded by then; returns the
- * resident's index), stage 0 its cases (rx: what stage 1 returned). Any
- * other stage does nothing. Returns the resident's index when known,
- * WT_NONE otherwise. Reads the tables only.
+ * the resident's map slot, stage 1 the resident's record (its slot
+ * should be loaded by then; returns the resident's index, WT_NONE for
+ * one the registry does not know), stage 0 its cases (rx: what stage 1
+ * returned). Stages other than 1 return rx as given; an event without a
+ * resident gives WT_NONE. Reads the tables only.
  */
 uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *ev, int stage,
 			uint32_t rx);
+
+/* Not looked up yet (a resident index is below WT_UNSET). */
+#define WT_UNSET (UINT32_MAX - 1)
+/*
+ * watch_feed for an event whose resident the caller has looked up in the
+ * same tables already (watch_prefetch's stage 1): rx is that index, or
+ * WT_NONE for a resident the registry does not know, or WT_UNSET when the
+ * caller did not look it up (then watch_feed looks it up itself).
+ */
+struct watch_verdict;
+MM_WUR int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx,
+			 struct watch_verdict *verdict);
 
 struct watch_scan {
 	char *buf;
