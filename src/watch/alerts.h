@@ -193,14 +193,16 @@ void watch_stream_thresholds(struct watch_thresholds *th);
 /*
  * Turn a ledger record of kind "access" or "decision" (its canonical
  * line, docs/internals/ledger.md) into an event. The strings of *ev point
- * into *hold, a jansson object the caller releases with json_decref
- * (passed as void ** so that this header does not need jansson).
+ * into rec, which the common access record is read in place from (some
+ * of its bytes become NULs), or into *hold, a jansson object the caller
+ * releases with json_decref (passed as void ** so that this header does
+ * not need jansson; NULL when nothing was held).
  * Returns 1 when rec is such a record and ev is filled, 0 for a record of
  * another kind (*kind gets its kind, at most 32 bytes + NUL), ERR_INVALID
  * when the record is malformed.
  */
 struct watch_event;
-MM_WUR int watch_record_event(const char *rec, size_t len, char kind[static 33],
+MM_WUR int watch_record_event(char *rec, size_t len, char kind[static 33],
 			      struct watch_event *ev, void **hold);
 
 /* ---- explaining one access (alerts.c) ---- */

@@ -1132,8 +1132,8 @@ static int decision_parse(json_t *body, const char *name, struct watch_event *ev
  * {"v":1,"index":N,"ts":"...","kind":"K","actor":"...","body":{...}}).
  * A '"' inside a JSON string is always escaped, so the first ,"kind":" and
  * ,"body": with real quotes are the record's own members. */
-static bool record_split(char *line, size_t len, const char **kind, size_t *kind_len,
-			 char **body, size_t *body_len)
+bool watch_record_split(char *line, size_t len, const char **kind, size_t *kind_len, char **body,
+			size_t *body_len)
 {
 	static const char kk[] = ",\"kind\":\"", bk[] = ",\"body\":";
 	char *k = memmem(line, len, kk, sizeof(kk) - 1), *e, *b;
@@ -1179,7 +1179,7 @@ static int ledger_event(struct buf *rec, const char *name, uint64_t i, struct wa
 
 	*jo = NULL;
 	memset(ev, 0, sizeof(*ev));
-	if (!record_split(rec->data, rec->len, &kind, &kind_len, &body, &body_len)) {
+	if (!watch_record_split(rec->data, rec->len, &kind, &kind_len, &body, &body_len)) {
 		rec_name(rname, sizeof(rname), name, i);
 		diag_error(d, rname, 0, 0, NULL, "%s",
 			   T("監査台帳の記録の形式ではありません", "not a ledger record"));

@@ -13,6 +13,8 @@
 struct registry_data;
 struct reg_staff;
 struct reg_resident;
+struct watch;
+struct watch_tables;
 
 /*
  * An open-addressing map from a borrowed string to a uint32_t. A slot
@@ -166,6 +168,23 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
  * harness that hold the scanner to it.
  */
 int watch_line_slow(const char *line, size_t len, struct watch_event *ev, void **hold);
+
+/*
+ * Locate kind and body in a canonical ledger line (audit.c; the line's
+ * members as docs/internals/ledger.md gives them) without parsing it: the
+ * first ,"kind":" and ,"body": with real quotes are the record's own, as
+ * a quote inside a JSON string is always escaped. False when the line
+ * does not have that shape. The body runs to the line's last '}'.
+ */
+bool watch_record_split(char *line, size_t len, const char **kind, size_t *kind_len, char **body,
+			size_t *body_len);
+
+/*
+ * watch_record_event (alerts.h) without its fast path: the record parsed
+ * by jansson as a whole. For the tests that hold the two equal.
+ */
+MM_WUR int watch_record_event_tree(const char *rec, size_t len, char kind[static 33],
+				   struct watch_event *ev, void **hold);
 
 /*
  * The canonical body of an ingested event (ingest.c): what
