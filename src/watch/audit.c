@@ -421,6 +421,27 @@ static bool scan_number(const char **pp, const char *end)
 	return true;
 }
 
+/* watch_action_parse for an action of n bytes without escapes: the same
+ * five names, each compared whole at a constant length. */
+static bool action_of(const char *s, size_t n, enum watch_action *out)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+	if (IS("view"))
+		*out = WA_VIEW;
+	else if (IS("search"))
+		*out = WA_SEARCH;
+	else if (IS("update"))
+		*out = WA_UPDATE;
+	else if (IS("print"))
+		*out = WA_PRINT;
+	else if (IS("export"))
+		*out = WA_EXPORT;
+	else
+		return false;
+	return true;
+#undef IS
+}
+
 bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch_event *ev)
 {
 #define KEY(s) {s, sizeof(s) - 1}
@@ -451,19 +472,20 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 		if (!scan_string(&p, end, false, &esc))
 			return false;
 		kn = (size_t)(p - 1 - k);
-		/* The candidate by length and first letter, then one compare. */
+		/* The candidate by length, then one compare of a constant
+		 * length, which the compiler makes a load or two. */
+#define IS(lit) (memcmp(k, lit, sizeof(lit) - 1) == 0)
 		switch (kn) {
-		case 2: ki = K_TS; break;
-		case 3: ki = K_REF; break;
-		case 5: ki = K_QUERY; break;
-		case 6: ki = k[0] == 'a' ? K_ACTION : K_RESULT; break;
-		case 7: ki = K_CASE; break;
-		case 8: ki = K_STAFF; break;
-		case 11: ki = K_RES; break;
+		case 2: ki = IS("ts") ? K_TS : -1; break;
+		case 3: ki = IS("ref") ? K_REF : -1; break;
+		case 5: ki = IS("query") ? K_QUERY : -1; break;
+		case 6: ki = IS("action") ? K_ACTION : IS("result") ? K_RESULT : -1; break;
+		case 7: ki = IS("case_id") ? K_CASE : -1; break;
+		case 8: ki = IS("staff_id") ? K_STAFF : -1; break;
+		case 11: ki = IS("resident_id") ? K_RES : -1; break;
 		default: break;
 		}
-		if (ki >= 0 && memcmp(keys[ki].s, k, kn) != 0)
-			ki = -1;
+#undef IS
 		p = skip_ws(p, end);
 		if (p == end || *p++ != ':')
 			return false;
@@ -545,10 +567,13 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 			v[i].p[v[i].n] = '\0';
 		}
 	}
-	if (watch_action_parse(v[K_ACTION].p, &ev->action) < 0)
+	if (!action_of(v[K_ACTION].p, v[K_ACTION].n, &ev->action))
 		goto undo;
-	if (v[K_RESULT].set && !v[K_RESULT].null && strcmp(v[K_RESULT].p, "ok") != 0 &&
-	    strcmp(v[K_RESULT].p, "denied") != 0)
+	/* The result by its length and bytes (it holds no escape: refused
+	 * above), as strcmp with "ok" and "denied" would judge it. */
+	bool res_ok = v[K_RESULT].n == 2 && memcmp(v[K_RESULT].p, "ok", 2) == 0;
+	bool res_denied = v[K_RESULT].n == 6 && memcmp(v[K_RESULT].p, "denied", 6) == 0;
+	if (v[K_RESULT].set && !v[K_RESULT].null && !res_ok && !res_denied)
 		goto undo;
 	if ((!v[K_RES].set || v[K_RES].null) && ev->action != WA_SEARCH)
 		goto undo;
@@ -561,7 +586,7 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 	ev->case_id = v[K_CASE].set && !v[K_CASE].null ? v[K_CASE].p : NULL;
 	ev->query = v[K_QUERY].set && !v[K_QUERY].null ? v[K_QUERY].p : NULL;
 	ev->ref = v[K_REF].set && !v[K_REF].null ? v[K_REF].p : NULL;
-	ev->denied = v[K_RESULT].set && !v[K_RESULT].null && strcmp(v[K_RESULT].p, "denied") == 0;
+	ev->denied = v[K_RESULT].set && !v[K_RESULT].null && res_denied;
 	return true;
 undo:
 	/* Give the line back to the slow path as it was. */
