@@ -35,6 +35,9 @@
 _Static_assert(sizeof(const char *) == sizeof(uint64_t), "the image stores pointers as 64 bits");
 
 #define IMG_MAGIC "MAMORIRI"
+/* Bump when the meaning of a record's bytes changes without its size
+ * changing (an enumeration renumbered, a field's unit): the header's
+ * record sizes catch the rest. */
 #define IMG_VERSION 1u
 #define IMG_ENDIAN 0x01020304u
 #define IMG_ALIGN 16
