@@ -315,7 +315,7 @@ int cycle_checklists_issue(struct isms_ctx *c, int64_t fiscal_year, const json_t
 	if (nctl == 0)
 		for (i = 0; i < ARRAY_SIZE(DEPT_CONTROLS); i++)
 			ctl[nctl++] = DEPT_CONTROLS[i];
-	if ((r = registry_load(c->st, &reg)) < 0)
+	if ((r = registry_load_people(c->st, &reg)) < 0)
 		goto out;
 	/* Answers are due two months after they are sent. */
 	date_format(cycle_today(c) + 61, due);

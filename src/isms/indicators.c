@@ -153,7 +153,7 @@ int cycle_indicators(struct isms_ctx *c, const struct cycle_env *env, json_t **o
 	char t[DATE_TEXT_MAX];
 	int r;
 
-	if ((r = registry_load(c->st, &reg)) < 0 ||
+	if ((r = registry_load_people(c->st, &reg)) < 0 ||
 	    (r = cycle_list_all(c, &isms_kind_incidents, NULL, 0, &incidents)) < 0 ||
 	    (r = cycle_list_all(c, &isms_kind_findings, NULL, 0, &findings)) < 0 ||
 	    (r = cycle_list_all(c, &isms_kind_corrective_actions, NULL, 0, &actions)) < 0 ||

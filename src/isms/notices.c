@@ -253,7 +253,7 @@ int isms_notice_ack(struct isms_ctx *c, const char *id, const char *staff_id, st
 		r = ERR_INVALID;
 		goto out;
 	}
-	if ((r = registry_load(c->st, &reg)) < 0)
+	if ((r = registry_load_people(c->st, &reg)) < 0)
 		goto out;
 	if (!staff_id || !(s = pp_staff_find(reg, staff_id))) {
 		diag_error(d, NULL, 0, 0, "staff_id",
@@ -386,7 +386,7 @@ int isms_notice_pending(struct isms_ctx *c, const char *id, int32_t day, const c
 	if ((r = isms_get(c, &isms_kind_notices, id, &notice)) < 0)
 		return r;
 	pp_reader_ctx(c, &rc, &ra);
-	if ((r = registry_load(c->st, &reg)) < 0 ||
+	if ((r = registry_load_people(c->st, &reg)) < 0 ||
 	    (r = pending_json(&rc, reg, notice, day, scope, NULL, out)) < 0)
 		goto out;
 	if (json_object_set_new(*out, "date", pp_json_day(day)) < 0 ||
@@ -421,7 +421,7 @@ int isms_notice_reminders(struct isms_ctx *c, int32_t day, const char *dept, boo
 	if ((r = pp_dept_scope(c, dept, &scope)) < 0)
 		return r;
 	pp_reader_ctx(c, &rc, &ra);
-	if ((r = registry_load(c->st, &reg)) < 0 ||
+	if ((r = registry_load_people(c->st, &reg)) < 0 ||
 	    (r = pp_all(&rc, &isms_kind_notices, NULL, 0, &notices)) < 0)
 		goto out;
 	if (!(res = json_pack("{s:o, s:o, s:b, s:[], s:{}}", "date", pp_json_day(day), "dept",

@@ -473,7 +473,7 @@ int isms_soa_statement(struct isms_ctx *c, const struct soa_env *env, json_t **o
 
 	*out = NULL;
 	if ((r = pp_all(c, &isms_kind_soa, NULL, 0, &have)) < 0 ||
-	    (r = registry_load(c->st, &reg)) < 0 || (r = live_compute(c, env, reg, &l)) < 0)
+	    (r = registry_load_people(c->st, &reg)) < 0 || (r = live_compute(c, env, reg, &l)) < 0)
 		goto out;
 	if (!(res = json_pack("{s:s?, s:o, s:s, s:[], s:[]}", "municipality", env->municipality,
 			      "date", pp_json_day(env->day), "standard",

@@ -573,7 +573,7 @@ int isms_training_import(struct isms_ctx *c, const char *data, size_t len, const
 	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
 		cv.p += 3;
 	pp_reader_ctx(c, &rc, &ra);
-	if ((r = registry_load(c->st, &reg)) < 0 ||
+	if ((r = registry_load_people(c->st, &reg)) < 0 ||
 	    (r = pp_all(&rc, &isms_kind_courses, NULL, 0, &courses)) < 0 ||
 	    (r = pp_all(&rc, &isms_kind_training_completions, NULL, 0, &stored_done)) < 0 ||
 	    (r = done_from(stored_done, &done, &ndone)) < 0)
@@ -899,7 +899,7 @@ int isms_training_overdue(struct isms_ctx *c, int32_t day, const char *dept, jso
 	if ((r = pp_dept_scope(c, dept, &scope)) < 0)
 		return r;
 	pp_reader_ctx(c, &rc, &ra);
-	if ((r = registry_load(c->st, &reg)) < 0 ||
+	if ((r = registry_load_people(c->st, &reg)) < 0 ||
 	    (r = pp_all(&rc, &isms_kind_courses, NULL, 0, &courses)) < 0 ||
 	    (r = pp_all(&rc, &isms_kind_training_requirements, NULL, 0, &reqs)) < 0 ||
 	    (r = pp_all(&rc, &isms_kind_training_completions, NULL, 0, &done_arr)) < 0 ||

@@ -707,7 +707,7 @@ static void row_overtime(struct loader *l, struct store_stmt *s, void *p)
 	x->end = col_ts(l, s, 2);
 }
 
-static int load_tables(struct store *st, struct registry_data **out)
+static int load_tables(struct store *st, bool people_only, struct registry_data **out)
 {
 	struct registry_data *d = xcalloc(1, sizeof(*d));
 	struct loader l = {.st = st};
@@ -731,16 +731,19 @@ static int load_tables(struct store *st, struct registry_data **out)
 	LOAD("SELECT id, name, surname, dept, employment, roles, zones, start_date, end_date, "
 	     "training, pledge, address_id, household_id, contractor FROM staff ORDER BY id",
 	     reg_staff, staff, nstaff, row_staff);
-	LOAD("SELECT id, surname, given, birth, address_id, household_id, flags FROM residents "
-	     "ORDER BY id",
-	     reg_resident, residents, nresidents, row_resident);
-	/* The cases' sort works from the residents' final order. */
-	ensure_sorted(d->residents, d->nresidents, sizeof(*d->residents), cmp_reg_resident);
-	res_map_build(&l, d->residents, d->nresidents);
-	if ((r = load_cases(&l, &d->cases, &d->ncases)) < 0)
-		goto out;
-	LOAD("SELECT staff_id, start_ts, end_ts FROM overtime", reg_overtime, overtime, novertime,
-	     row_overtime);
+	if (!people_only) {
+		LOAD("SELECT id, surname, given, birth, address_id, household_id, flags "
+		     "FROM residents ORDER BY id",
+		     reg_resident, residents, nresidents, row_resident);
+		/* The cases' sort works from the residents' final order. */
+		ensure_sorted(d->residents, d->nresidents, sizeof(*d->residents),
+			      cmp_reg_resident);
+		res_map_build(&l, d->residents, d->nresidents);
+		if ((r = load_cases(&l, &d->cases, &d->ncases)) < 0)
+			goto out;
+		LOAD("SELECT staff_id, start_ts, end_ts FROM overtime", reg_overtime, overtime,
+		     novertime, row_overtime);
+	}
 #undef LOAD
 	ensure_sorted(d->systems, d->nsystems, sizeof(*d->systems), cmp_reg_system);
 	ensure_sorted(d->departments, d->ndepartments, sizeof(*d->departments), cmp_reg_department);
@@ -762,6 +765,12 @@ out:
 	return r;
 }
 
+int registry_load_people(struct store *st, struct registry_data **out)
+{
+	*out = NULL;
+	return load_tables(st, true, out);
+}
+
 /*
  * The image beside the store when it carries the registry's stamp;
  * otherwise the tables, and then a new image, if the stamp was the same
@@ -780,7 +789,7 @@ int registry_load(struct store *st, struct registry_data **out)
 		free(path);
 		return 0;
 	}
-	r = load_tables(st, out);
+	r = load_tables(st, false, out);
 	if (r == 0 && stamped && reg_stamp_get(st, after) == 1 &&
 	    memcmp(tok, after, sizeof(tok)) == 0)
 		(void)reg_image_write(path, tok, *out);

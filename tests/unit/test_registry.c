@@ -1295,6 +1295,28 @@ static void test_image_damaged(void **state)
 	registry_data_free(ref);
 }
 
+/* The people alone (the ISMS pages): systems, departments and staff as a
+ * whole load gives them, nothing of residents, cases and overtime. */
+static void test_load_people(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *all, *p = NULL, view;
+
+	valid_set(f);
+	assert_int_equal(do_import(f), 0);
+	all = load(f);
+	assert_true(all->nresidents > 0 && all->ncases > 0 && all->novertime > 0);
+	assert_int_equal(registry_load_people(f->st, &p), 0);
+	assert_int_equal(p->nresidents, 0);
+	assert_int_equal(p->ncases, 0);
+	assert_int_equal(p->novertime, 0);
+	view = *all;
+	view.nresidents = view.ncases = view.novertime = 0;
+	assert_reg_equal(&view, p);
+	registry_data_free(p);
+	registry_data_free(all);
+}
+
 /* An image others may write, or a link, is not read. */
 static void test_image_not_ours(void **state)
 {
@@ -1345,6 +1367,7 @@ int main(void)
 	    T_(test_image_follows_changes),
 	    T_(test_image_damaged),
 	    T_(test_image_not_ours),
+	    T_(test_load_people),
 	};
 	i18n_set_thread(LANG_EN);
 	if (sodium_init() < 0)
