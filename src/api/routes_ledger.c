@@ -401,7 +401,7 @@ static int h_disclosure(struct api_server *s, struct api_req *rq, struct api_rep
 	for_resident = !strcmp(forw, "resident");
 	if ((r = api_pool_get(s, &st)) < 0)
 		return r;
-	r = registry_load(st, &reg);
+	r = registry_load_pair(st, by, resident, &reg);
 	api_pool_put(s, st);
 	if (r < 0)
 		return r;

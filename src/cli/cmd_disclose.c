@@ -102,7 +102,7 @@ int cmd_disclose(int argc, char **argv)
 		goto out;
 	}
 	cli_actor(actor, sizeof(actor));
-	if ((r = registry_load(instance_store(in), &reg)) < 0) {
+	if ((r = registry_load_pair(instance_store(in), by, pos[1], &reg)) < 0) {
 		cli_error(T("台帳データを読めません: %s", "cannot load the registry: %s"),
 			  err_msg(r));
 		goto out;

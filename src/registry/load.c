@@ -70,6 +70,8 @@ struct loader {
 	size_t rmask;
 	struct intern_slot *islot;
 	size_t icap, in;
+	/* The one parameter of the statements of registry_load_pair. */
+	const char *key;
 	/* The pool's blocks (registry_data.blocks), the last one current. */
 	struct reg_block *blk;
 	size_t nblk, capblk;
@@ -612,6 +614,10 @@ static int load_table(struct loader *l, const char *sql, size_t elem,
 	*nout = 0;
 	if ((r = store_prepare(l->st, sql, &s)) < 0)
 		goto out;
+	/* A statement with one parameter takes the loader's key (one row by
+	 * its id, registry_load_pair). */
+	if (l->key && (r = store_bind_str(s, 1, l->key)) < 0)
+		goto out;
 	while ((r = store_step(s)) == 1) {
 		if (n == cap) {
 			size_t bytes;
@@ -707,6 +713,17 @@ static void row_overtime(struct loader *l, struct store_stmt *s, void *p)
 	x->end = col_ts(l, s, 2);
 }
 
+/* Where the loader put the strings, for the image writer. */
+static void blocks_keep(struct loader *l, struct registry_data *d)
+{
+	if (!l->nblk)
+		return;
+	l->blk[l->nblk - 1].n -= l->left;
+	d->blocks = arena_alloc(l->arena, l->nblk * sizeof(*d->blocks));
+	memcpy(d->blocks, l->blk, l->nblk * sizeof(*d->blocks));
+	d->nblocks = l->nblk;
+}
+
 static int load_tables(struct store *st, bool people_only, struct registry_data **out)
 {
 	struct registry_data *d = xcalloc(1, sizeof(*d));
@@ -749,12 +766,7 @@ static int load_tables(struct store *st, bool people_only, struct registry_data 
 	ensure_sorted(d->departments, d->ndepartments, sizeof(*d->departments), cmp_reg_department);
 	ensure_sorted(d->staff, d->nstaff, sizeof(*d->staff), cmp_reg_staff);
 	ensure_sorted(d->overtime, d->novertime, sizeof(*d->overtime), cmp_overtime);
-	if (l.nblk) {
-		l.blk[l.nblk - 1].n -= l.left;
-		d->blocks = arena_alloc(l.arena, l.nblk * sizeof(*d->blocks));
-		memcpy(d->blocks, l.blk, l.nblk * sizeof(*d->blocks));
-		d->nblocks = l.nblk;
-	}
+	blocks_keep(&l, d);
 	*out = d;
 	d = NULL;
 out:
@@ -769,6 +781,41 @@ int registry_load_people(struct store *st, struct registry_data **out)
 {
 	*out = NULL;
 	return load_tables(st, true, out);
+}
+
+int registry_load_pair(struct store *st, const char *staff_id, const char *resident_id,
+		       struct registry_data **out)
+{
+	struct registry_data *d = xcalloc(1, sizeof(*d));
+	struct loader l = {.st = st};
+	void *p;
+	int r;
+
+	*out = NULL;
+	d->arena = arena_new(64 << 10);
+	l.arena = d->arena;
+	l.key = staff_id;
+	if ((r = load_table(&l,
+			    "SELECT id, name, surname, dept, employment, roles, zones, start_date, "
+			    "end_date, training, pledge, address_id, household_id, contractor "
+			    "FROM staff WHERE id = ?",
+			    sizeof(struct reg_staff), row_staff, &p, &d->nstaff)) < 0)
+		goto out;
+	d->staff = p;
+	l.key = resident_id;
+	if ((r = load_table(&l,
+			    "SELECT id, surname, given, birth, address_id, household_id, flags "
+			    "FROM residents WHERE id = ?",
+			    sizeof(struct reg_resident), row_resident, &p, &d->nresidents)) < 0)
+		goto out;
+	d->residents = p;
+	blocks_keep(&l, d);
+	*out = d;
+	d = NULL;
+out:
+	free(l.blk);
+	registry_data_free(d);
+	return r;
 }
 
 /*

@@ -118,6 +118,11 @@ void registry_data_free(struct registry_data *d); /* NULL is a no-op */
  * thousand rows whatever the city's size, where registry_load reads the
  * whole registry (1.26 GB at 2 million residents). */
 MM_WUR int registry_load_people(struct store *st, struct registry_data **out);
+/* One member of staff and one resident by id, from the tables, and
+ * nothing else (either array is empty when the registry does not hold
+ * that id): what authorising a disclosure reads. */
+MM_WUR int registry_load_pair(struct store *st, const char *staff_id, const char *resident_id,
+			      struct registry_data **out);
 /* Replace the registry's stamp with a new random token, so that no image
  * made before is read again. In the transaction of the change it marks,
  * when there is one. */

@@ -1317,6 +1317,32 @@ static void test_load_people(void **state)
 	registry_data_free(all);
 }
 
+/* One member of staff and one resident (a disclosure's check): the same
+ * records as a whole load's, and nothing for an id the registry lacks. */
+static void test_load_pair(void **state)
+{
+	struct fx *f = *state;
+	struct registry_data *all, *p = NULL, view;
+
+	valid_set(f);
+	assert_int_equal(do_import(f), 0);
+	all = load(f);
+	assert_int_equal(registry_load_pair(f->st, "S0001", "R1", &p), 0);
+	memset(&view, 0, sizeof(view));
+	view.staff = &all->staff[0];
+	view.nstaff = 1;
+	view.residents = &all->residents[0];
+	view.nresidents = 1;
+	assert_string_equal(view.residents[0].id, "R1");
+	assert_reg_equal(&view, p);
+	registry_data_free(p);
+	assert_int_equal(registry_load_pair(f->st, "S9999", "R404", &p), 0);
+	assert_int_equal(p->nstaff, 0);
+	assert_int_equal(p->nresidents, 0);
+	registry_data_free(p);
+	registry_data_free(all);
+}
+
 /* An image others may write, or a link, is not read. */
 static void test_image_not_ours(void **state)
 {
@@ -1368,6 +1394,7 @@ int main(void)
 	    T_(test_image_damaged),
 	    T_(test_image_not_ours),
 	    T_(test_load_people),
+	    T_(test_load_pair),
 	};
 	i18n_set_thread(LANG_EN);
 	if (sodium_init() < 0)
