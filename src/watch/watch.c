@@ -1013,10 +1013,17 @@ int watch_flush(struct watch *w)
 			}
 	}
 	for (uint32_t p = 0; p < npers && r == 0; p++) {
+		const uint32_t *idx = order + ps[p].first;
+		uint32_t any = 0;
 		if (!ps[p].n)
 			continue;
+		/* One pass for the rules that marked any of the person's
+		 * events; emit reads the events again only for those. */
+		for (uint32_t i = 0; i < ps[p].n; i++)
+			any |= w->ev[idx[i]].rules;
 		for (int rule = 0; rule < WR__COUNT && r == 0; rule++)
-			r = emit(w, p, rule, order + ps[p].first, ps[p].n, p < nstaff ? &ps[p] : NULL);
+			if (any & (1u << rule))
+				r = emit(w, p, rule, idx, ps[p].n, p < nstaff ? &ps[p] : NULL);
 	}
 	w->counts.days++;
 out:
