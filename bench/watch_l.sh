@@ -55,6 +55,13 @@ if [ ! -f "$INST/.imported" ] || [ "$(cat "$INST/.imported")" != "$DATA $SEED" ]
 	/usr/bin/time -f "import: %e s, peak %M KB" "$MAMORI" import "$INST" "$INST.reg" --quiet
 	printf '%s' "$DATA $SEED" >"$INST/.imported"
 fi
+# An instance made before the registry image: importing the same files
+# again changes no row, brings the schema up to date, stamps the registry
+# and writes the image (about 3.5 minutes at L).
+if [ ! -f "$INST/mamori.db-registry" ]; then
+	echo "== stamping the registry of $INST"
+	"$MAMORI" import "$INST" "$INST.reg" --quiet
+fi
 
 echo "== mamori audit (one core)"
 # shellcheck disable=SC2086
