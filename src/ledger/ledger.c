@@ -172,44 +172,6 @@ static uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, c, n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ERR_IO;
-		c += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-	char *c = p;
-
-	while (n > 0) {
-		ssize_t r = pread(fd, c, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return ERR_IO;
-		if (r == 0)
-			return ERR_CORRUPT;
-		c += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 static int file_size(int fd, uint64_t *size)
 {
 	struct stat st;
@@ -234,7 +196,7 @@ static int read_line(int fd, uint64_t off, uint64_t end, struct buf *out)
 		size_t want = end - off < sizeof(chunk) ? (size_t)(end - off) : sizeof(chunk);
 		char *nl;
 
-		if ((r = pread_all(fd, chunk, want, off)) < 0)
+		if ((r = fd_pread_all(fd, chunk, want, off)) < 0)
 			return r;
 		nl = memchr(chunk, '\n', want);
 		if ((r = buf_append(out, chunk, nl ? (size_t)(nl - chunk) : want)) < 0)
@@ -318,7 +280,7 @@ int ledger_subtree_hash(void *ctx, uint64_t start, unsigned height, uint8_t out[
 		return ERR_INVALID;
 	if ((r = hash_fd_get(l, height, false, &fd)) < 0)
 		return r == ERR_NOT_FOUND ? ERR_CORRUPT : r;
-	return pread_all(fd, out, MERKLE_HASH_SIZE, (start >> height) * MERKLE_HASH_SIZE);
+	return fd_pread_all(fd, out, MERKLE_HASH_SIZE, (start >> height) * MERKLE_HASH_SIZE);
 }
 
 static void batch_init(struct hash_batch *hb)
@@ -360,7 +322,7 @@ static int batch_write(struct ledger *l, struct hash_batch *hb, uint64_t *touche
 		if (hb->lv[h].len == 0)
 			continue;
 		if ((r = hash_fd_get(l, h, true, &fd)) < 0 ||
-		    (r = pwrite_all(fd, hb->lv[h].data, hb->lv[h].len,
+		    (r = fd_pwrite_all(fd, hb->lv[h].data, hb->lv[h].len,
 				    hb->first[h] * MERKLE_HASH_SIZE)) < 0)
 			return r;
 		*touched |= (uint64_t)1 << h;
@@ -400,7 +362,7 @@ static uint64_t hashes_synced_read(struct ledger *l)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (pread_all(fd, e, 8, 0) == 0)
+	if (fd_pread_all(fd, e, 8, 0) == 0)
 		v = get_le64(e);
 	close(fd);
 	return v;
@@ -437,12 +399,12 @@ static int hashes_mark_synced(struct ledger *l, uint64_t n)
  * holds a count s (8 bytes little-endian, then its complement, so that a
  * torn write reads as no mark) such that the entries of the first s
  * records are on disk. A writer syncs the last segment's .idx and moves s
- * every IDX_SYNC_EVERY records, when a segment fills, and at a clean close,
- * and checks the entries past s against the log when it opens the ledger
+ * every LEDGER_IDX_SYNC_EVERY records (ledger_int.h), when a segment
+ * fills, and at a clean close, and checks the entries past s against the
+ * log when it opens the ledger
  * (idx_check). Written under the flock. docs/internals/ledger.md,
  * "Durability".
  */
-#define IDX_SYNC_EVERY LEDGER_IDX_SYNC_EVERY
 static int fsync_dir(const char *path);
 #define IDX_MARK_SIZE 16
 
@@ -452,7 +414,7 @@ static bool idx_mark_read(struct ledger *l, uint64_t *s)
 	uint8_t e[IDX_MARK_SIZE];
 	uint64_t a, b;
 
-	if (l->mark_fd < 0 || pread_all(l->mark_fd, e, sizeof(e), 0) < 0)
+	if (l->mark_fd < 0 || fd_pread_all(l->mark_fd, e, sizeof(e), 0) < 0)
 		return false;
 	a = get_le64(e);
 	b = get_le64(e + 8);
@@ -469,7 +431,7 @@ static int idx_mark_write(struct ledger *l, uint64_t s)
 
 	put_le64(e, s);
 	put_le64(e + 8, ~s);
-	if (pwrite_all(l->mark_fd, e, sizeof(e), 0) < 0 || fdatasync(l->mark_fd) != 0)
+	if (fd_pwrite_all(l->mark_fd, e, sizeof(e), 0) < 0 || fdatasync(l->mark_fd) != 0)
 		return ERR_IO;
 	l->idx_synced = s;
 	return 0;
@@ -782,7 +744,7 @@ static int tab_read(struct ledger *l, uint64_t index, struct buf *out)
 		return ERR_CORRUPT;
 	if ((r = tab_open(l, s)) < 0)
 		return r;
-	if ((r = pread_all(s->idx_fd, e, 8, (index - s->first) * 8)) < 0 ||
+	if ((r = fd_pread_all(s->idx_fd, e, 8, (index - s->first) * 8)) < 0 ||
 	    (r = file_size(s->log_fd, &log_size)) < 0)
 		return r;
 	off = get_le64(e);
@@ -901,7 +863,7 @@ static bool seg_whole(struct ledger *l, const struct seg_info *s, uint64_t end)
 	    seg_path(l->dir, s, "idx", idxp, sizeof(idxp)) < 0 ||
 	    open_pair(logp, idxp, &lf, &xf) < 0 || file_size(lf, &log_size) < 0 ||
 	    file_size(xf, &idx_size) < 0 || idx_size != (end - s->first) * 8 ||
-	    pread_all(xf, e, 8, idx_size - 8) < 0)
+	    fd_pread_all(xf, e, 8, idx_size - 8) < 0)
 		goto out;
 	off = get_le64(e);
 	ok = off < log_size && read_line(lf, off, log_size, &line) == 0 &&
@@ -937,7 +899,7 @@ static int seg_recover(int log_fd, int idx_fd, uint64_t first, const char *name,
 		goto out;
 	/* Find the last index entry whose record is whole and matches. */
 	for (k = idx_size / 8; k > 0; k--) {
-		if ((r = pread_all(idx_fd, e, 8, (k - 1) * 8)) < 0)
+		if ((r = fd_pread_all(idx_fd, e, 8, (k - 1) * 8)) < 0)
 			goto out;
 		off = get_le64(e);
 		if (off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
@@ -962,7 +924,7 @@ static int seg_recover(int log_fd, int idx_fd, uint64_t first, const char *name,
 	while (off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
 	       line_is_record(&line, first + k)) {
 		put_le64(e, off);
-		if ((r = pwrite_all(idx_fd, e, 8, k * 8)) < 0)
+		if ((r = fd_pwrite_all(idx_fd, e, 8, k * 8)) < 0)
 			goto out;
 		k++;
 		off += line.len + 1;
@@ -1061,7 +1023,7 @@ static bool seg_tail_ok(int log_fd, int idx_fd, uint64_t first, uint64_t *count,
 	k = idx_size / 8;
 	if (k == 0) {
 		ok = log_size == 0;
-	} else if (pread_all(idx_fd, e, 8, (k - 1) * 8) == 0) {
+	} else if (fd_pread_all(idx_fd, e, 8, (k - 1) * 8) == 0) {
 		off = get_le64(e);
 		ok = off < log_size && read_line(log_fd, off, log_size, &line) == 0 &&
 		     off + line.len + 1 == log_size && line_is_record(&line, first + k - 1);
@@ -1437,7 +1399,7 @@ static int idx_check(struct ledger *l, bool had_mark)
 		uint8_t e[8];
 
 		/* Entry s - 1 is on disk: its line's end is where s begins. */
-		if ((r = pread_all(l->widx_fd, e, 8, (s - 1 - l->seg_first) * 8)) < 0 ||
+		if ((r = fd_pread_all(l->widx_fd, e, 8, (s - 1 - l->seg_first) * 8)) < 0 ||
 		    (r = read_line(l->wlog_fd, get_le64(e), l->log_end, &line)) < 0)
 			goto repair;
 		off = get_le64(e) + line.len + 1;
@@ -1447,7 +1409,7 @@ static int idx_check(struct ledger *l, bool had_mark)
 		char want[64];
 		int n = snprintf(want, sizeof(want), "%s%" PRIu64 ",", head, k);
 
-		if (pread_all(l->widx_fd, e, 8, (k - l->seg_first) * 8) < 0 || get_le64(e) != off ||
+		if (fd_pread_all(l->widx_fd, e, 8, (k - l->seg_first) * 8) < 0 || get_le64(e) != off ||
 		    read_line(l->wlog_fd, off, l->log_end, &line) < 0 || line.len < (size_t)n ||
 		    memcmp(line.data, want, (size_t)n) != 0)
 			goto repair;
@@ -1828,7 +1790,7 @@ static int lines_write(const struct lines *ln, size_t a, size_t b)
 		const struct chunk *c = &ln->ch[i];
 		size_t x0 = a > c->t0 ? a : c->t0, x1 = b < c->t1 ? b : c->t1;
 
-		if (x0 < x1 && pwrite_all(c->log_fd, ln->text + x0, x1 - x0,
+		if (x0 < x1 && fd_pwrite_all(c->log_fd, ln->text + x0, x1 - x0,
 					  c->log_off + (x0 - c->t0)) < 0)
 			return ERR_IO;
 	}
@@ -2006,7 +1968,7 @@ static void log_io_run(void *ctx, size_t lo, size_t hi)
 	for (size_t i = 0; i < io->nch && !io->written; i++) {
 		const struct chunk *c = &io->ch[i];
 
-		if (pwrite_all(c->log_fd, io->text + c->t0, c->t1 - c->t0, c->log_off) < 0) {
+		if (fd_pwrite_all(c->log_fd, io->text + c->t0, c->t1 - c->t0, c->log_off) < 0) {
 			io->werr = errno;
 			io->wr = ERR_IO;
 			return;
@@ -2230,7 +2192,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 				r = ERR_IO;
 		}
 		if (r == 0)
-			r = pwrite_all(ch[i].idx_fd, idx.data + ch[i].x0, ch[i].x1 - ch[i].x0,
+			r = fd_pwrite_all(ch[i].idx_fd, idx.data + ch[i].x0, ch[i].x1 - ch[i].x0,
 				       ch[i].idx_off);
 	}
 	if (r < 0) {
@@ -2264,7 +2226,7 @@ static void ledger_commit(struct ledger *l, struct append_req *group, uint64_t p
 	if (r == 0 && fresh)
 		r = fsync_seg_dir(l);
 	if (r == 0 && nch > 0 && l->mark_fd >= 0 &&
-	    (start + total - l->idx_synced >= IDX_SYNC_EVERY || start + total < l->idx_synced)) {
+	    (start + total - l->idx_synced >= LEDGER_IDX_SYNC_EVERY || start + total < l->idx_synced)) {
 		if (fdatasync(ch[nch - 1].idx_fd) != 0)
 			r = ERR_IO;
 		else
@@ -2983,7 +2945,7 @@ static int seal_one(struct ledger *l, uint64_t first, uint64_t count, uint64_t c
 		crypto_hash_sha256_update(&sha, (const unsigned char *)line, (unsigned long long)len);
 		k = snprintf(want, sizeof(want), "{\"v\":1,\"index\":%" PRIu64 ",", first + j);
 		if (j >= count || line[len - 1] != '\n' || (size_t)len <= (size_t)k ||
-		    memcmp(line, want, (size_t)k) != 0 || pread_all(xf, e, 8, j * 8) < 0 ||
+		    memcmp(line, want, (size_t)k) != 0 || fd_pread_all(xf, e, 8, j * 8) < 0 ||
 		    get_le64(e) != off) {
 			r = ERR_CORRUPT;
 			goto out;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/fileio.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 #include "store/store.h"
@@ -106,16 +107,23 @@ static const struct kind kinds[S_RECORDS] = {
 };
 #undef O
 
-/* The record arrays of d, in section order. */
-static void sections_of(const struct registry_data *d, const void *base[S_RECORDS],
-			size_t n[S_RECORDS])
+/* Where record section s lies in struct registry_data: its array and its
+ * count. The writer reads these fields, the reader sets them. */
+#define RD(f) offsetof(struct registry_data, f)
+static const struct {
+	size_t arr, n;
+} sec_fields[S_RECORDS] = {
+    [S_SYSTEMS] = {RD(systems), RD(nsystems)},	[S_DEPTS] = {RD(departments), RD(ndepartments)},
+    [S_STAFF] = {RD(staff), RD(nstaff)},	[S_RES] = {RD(residents), RD(nresidents)},
+    [S_CASES] = {RD(cases), RD(ncases)},	[S_OT] = {RD(overtime), RD(novertime)},
+};
+#undef RD
+
+/* The size of one entry of section s: a record, a list item (a string's
+ * offset), a byte of the strings. */
+static uint64_t section_elem(int s)
 {
-	base[S_SYSTEMS] = d->systems, n[S_SYSTEMS] = d->nsystems;
-	base[S_DEPTS] = d->departments, n[S_DEPTS] = d->ndepartments;
-	base[S_STAFF] = d->staff, n[S_STAFF] = d->nstaff;
-	base[S_RES] = d->residents, n[S_RES] = d->nresidents;
-	base[S_CASES] = d->cases, n[S_CASES] = d->ncases;
-	base[S_OT] = d->overtime, n[S_OT] = d->novertime;
+	return s < S_RECORDS ? kinds[s].elem : s == S_LISTS ? sizeof(uint64_t) : 1;
 }
 
 /* ---- checksum ---- */
@@ -275,8 +283,9 @@ struct wr {
 	int fd;
 	int err;
 	unsigned char *buf;
-	size_t n;
-	uint64_t pos;
+	size_t n;	/* bytes in buf, which go to the file at offset at */
+	uint64_t at;
+	uint64_t pos; /* bytes put so far */
 	struct img_sum sum;
 	/* the string blocks, by address, and where each starts in the image */
 	struct reg_block *blk;
@@ -287,16 +296,9 @@ struct wr {
 
 static void wr_flush(struct wr *w)
 {
-	size_t done = 0;
-	while (done < w->n && !w->err) {
-		ssize_t k = write(w->fd, w->buf + done, w->n - done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			w->err = ERR_IO;
-		else
-			done += (size_t)k;
-	}
+	if (!w->err && fd_pwrite_all(w->fd, w->buf, w->n, w->at) < 0)
+		w->err = ERR_IO;
+	w->at += w->n;
 	w->n = 0;
 }
 
@@ -412,7 +414,10 @@ int reg_image_write(const char *path, const uint8_t tok[REG_STAMP_LEN],
 	char *tmp = NULL;
 	int r;
 
-	sections_of(d, base, n);
+	for (int k = 0; k < S_RECORDS; k++) {
+		memcpy(&base[k], (const char *)d + sec_fields[k].arr, sizeof(base[k]));
+		memcpy(&n[k], (const char *)d + sec_fields[k].n, sizeof(n[k]));
+	}
 	/* The blocks by address, and the sizes of the two last sections. */
 	w.nblk = d->nblocks;
 	w.blk = xcalloc(w.nblk ? w.nblk : 1, sizeof(*w.blk));
@@ -441,7 +446,7 @@ int reg_image_write(const char *path, const uint8_t tok[REG_STAMP_LEN],
 	pos = sizeof(h);
 	for (int s = 0; s < S__COUNT; s++) {
 		pos = (pos + IMG_ALIGN - 1) / IMG_ALIGN * IMG_ALIGN;
-		h.elem[s] = s < S_RECORDS ? kinds[s].elem : s == S_LISTS ? sizeof(uint64_t) : 1;
+		h.elem[s] = section_elem(s);
 		h.count[s] = s < S_RECORDS ? n[s] : s == S_LISTS ? nlist : nstr;
 		h.off[s] = pos;
 		pos += h.elem[s] * h.count[s];
@@ -476,7 +481,7 @@ int reg_image_write(const char *path, const uint8_t tok[REG_STAMP_LEN],
 	wr_flush(&w);
 	BUG_ON(!w.err && w.pos != h.total);
 	h.sum = sum_end(&w.sum);
-	if (!w.err && pwrite(w.fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	if (!w.err && fd_pwrite_all(w.fd, &h, sizeof(h), 0) < 0)
 		w.err = ERR_IO;
 	if ((r = w.err) < 0)
 		goto out;
@@ -532,7 +537,7 @@ static bool head_ok(const struct img_head *h, uint64_t size)
 	    h->endian != IMG_ENDIAN || h->total != size)
 		return false;
 	for (int s = 0; s < S__COUNT; s++) {
-		uint64_t want = s < S_RECORDS ? kinds[s].elem : s == S_LISTS ? sizeof(uint64_t) : 1;
+		uint64_t want = section_elem(s);
 		uint64_t bytes;
 		if (h->elem[s] != want || h->off[s] % IMG_ALIGN || h->off[s] < end ||
 		    h->off[s] > size || h->count[s] > (size - h->off[s]) / want)
@@ -541,20 +546,6 @@ static bool head_ok(const struct img_head *h, uint64_t size)
 		end = h->off[s] + bytes;
 	}
 	return end == size;
-}
-
-static int read_full(int fd, unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = read(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k == 0 ? ERR_CORRUPT : ERR_IO;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
 }
 
 int reg_image_read(const char *path, const uint8_t tok[REG_STAMP_LEN],
@@ -582,7 +573,7 @@ int reg_image_read(const char *path, const uint8_t tok[REG_STAMP_LEN],
 		r = ERR_CORRUPT;
 		goto out;
 	}
-	if ((r = read_full(fd, (unsigned char *)&h, sizeof(h))) < 0)
+	if ((r = fd_pread_all(fd, &h, sizeof(h), 0)) < 0)
 		goto out;
 	if (!head_ok(&h, (uint64_t)sb.st_size)) {
 		r = ERR_CORRUPT;
@@ -596,7 +587,7 @@ int reg_image_read(const char *path, const uint8_t tok[REG_STAMP_LEN],
 	d->arena = arena_new(0);
 	img = arena_alloc(d->arena, (size_t)h.total);
 	memcpy(img, &h, sizeof(h));
-	if ((r = read_full(fd, img + sizeof(h), (size_t)h.total - sizeof(h))) < 0)
+	if ((r = fd_pread_all(fd, img + sizeof(h), (size_t)h.total - sizeof(h), sizeof(h))) < 0)
 		goto out;
 	if (img_sum_of(img, (size_t)h.total) != h.sum) {
 		r = ERR_CORRUPT;
@@ -660,12 +651,11 @@ int reg_image_read(const char *path, const uint8_t tok[REG_STAMP_LEN],
 			r = ERR_CORRUPT;
 			goto out;
 		}
-	d->systems = base[S_SYSTEMS], d->nsystems = (size_t)h.count[S_SYSTEMS];
-	d->departments = base[S_DEPTS], d->ndepartments = (size_t)h.count[S_DEPTS];
-	d->staff = base[S_STAFF], d->nstaff = (size_t)h.count[S_STAFF];
-	d->residents = base[S_RES], d->nresidents = (size_t)h.count[S_RES];
-	d->cases = base[S_CASES], d->ncases = (size_t)h.count[S_CASES];
-	d->overtime = base[S_OT], d->novertime = (size_t)h.count[S_OT];
+	for (int k = 0; k < S_RECORDS; k++) {
+		size_t cnt = (size_t)h.count[k];
+		memcpy((char *)d + sec_fields[k].arr, &base[k], sizeof(base[k]));
+		memcpy((char *)d + sec_fields[k].n, &cnt, sizeof(cnt));
+	}
 	d->blocks = arena_alloc(d->arena, sizeof(*d->blocks));
 	d->blocks[0] = (struct reg_block){strs, (size_t)h.count[S_STRS]};
 	d->nblocks = h.count[S_STRS] ? 1 : 0;

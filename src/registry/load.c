@@ -70,8 +70,6 @@ struct loader {
 	size_t rmask;
 	struct intern_slot *islot;
 	size_t icap, in;
-	/* The one parameter of the statements of registry_load_pair. */
-	const char *key;
 	/* The pool's blocks (registry_data.blocks), the last one current. */
 	struct reg_block *blk;
 	size_t nblk, capblk;
@@ -601,7 +599,9 @@ out:
  * Run a SELECT and call row() for each result into a growing array of
  * elem-sized records; the array is moved into the arena at the end.
  */
-static int load_table(struct loader *l, const char *sql, size_t elem,
+/* The rows of sql; key, when not NULL, is its one parameter (a row by its
+ * id, registry_load_pair). */
+static int load_table(struct loader *l, const char *sql, const char *key, size_t elem,
 		      void (*row)(struct loader *, struct store_stmt *, void *), void **out,
 		      size_t *nout)
 {
@@ -614,9 +614,7 @@ static int load_table(struct loader *l, const char *sql, size_t elem,
 	*nout = 0;
 	if ((r = store_prepare(l->st, sql, &s)) < 0)
 		goto out;
-	/* A statement with one parameter takes the loader's key (one row by
-	 * its id, registry_load_pair). */
-	if (l->key && (r = store_bind_str(s, 1, l->key)) < 0)
+	if (key && (r = store_bind_str(s, 1, key)) < 0)
 		goto out;
 	while ((r = store_step(s)) == 1) {
 		if (n == cap) {
@@ -670,6 +668,12 @@ static void row_department(struct loader *l, struct store_stmt *s, void *p)
 	x->parent = col_str(l, s, 2);
 	x->systems = col_list(l, s, 3);
 }
+
+/* The columns row_staff and row_resident read, in their order. */
+#define STAFF_COLS                                                                                 \
+	"id, name, surname, dept, employment, roles, zones, start_date, end_date, training, "     \
+	"pledge, address_id, household_id, contractor"
+#define RESIDENT_COLS "id, surname, given, birth, address_id, household_id, flags"
 
 static void row_staff(struct loader *l, struct store_stmt *s, void *p)
 {
@@ -736,7 +740,7 @@ static int load_tables(struct store *st, bool people_only, struct registry_data 
 	l.arena = d->arena;
 #define LOAD(sql, type, field, nfield, fn)                                                         \
 	do {                                                                                       \
-		if ((r = load_table(&l, sql, sizeof(struct type), fn, &p, &d->nfield)) < 0)        \
+		if ((r = load_table(&l, sql, NULL, sizeof(struct type), fn, &p, &d->nfield)) < 0)  \
 			goto out;                                                                  \
 		d->field = p;                                                                      \
 	} while (0)
@@ -745,13 +749,10 @@ static int load_tables(struct store *st, bool people_only, struct registry_data 
 	     reg_system, systems, nsystems, row_system);
 	LOAD("SELECT id, name, parent, systems FROM departments ORDER BY id", reg_department,
 	     departments, ndepartments, row_department);
-	LOAD("SELECT id, name, surname, dept, employment, roles, zones, start_date, end_date, "
-	     "training, pledge, address_id, household_id, contractor FROM staff ORDER BY id",
-	     reg_staff, staff, nstaff, row_staff);
+	LOAD("SELECT " STAFF_COLS " FROM staff ORDER BY id", reg_staff, staff, nstaff, row_staff);
 	if (!people_only) {
-		LOAD("SELECT id, surname, given, birth, address_id, household_id, flags "
-		     "FROM residents ORDER BY id",
-		     reg_resident, residents, nresidents, row_resident);
+		LOAD("SELECT " RESIDENT_COLS " FROM residents ORDER BY id", reg_resident,
+		     residents, nresidents, row_resident);
 		/* The cases' sort works from the residents' final order. */
 		ensure_sorted(d->residents, d->nresidents, sizeof(*d->residents),
 			      cmp_reg_resident);
@@ -794,19 +795,13 @@ int registry_load_pair(struct store *st, const char *staff_id, const char *resid
 	*out = NULL;
 	d->arena = arena_new(64 << 10);
 	l.arena = d->arena;
-	l.key = staff_id;
-	if ((r = load_table(&l,
-			    "SELECT id, name, surname, dept, employment, roles, zones, start_date, "
-			    "end_date, training, pledge, address_id, household_id, contractor "
-			    "FROM staff WHERE id = ?",
+	if ((r = load_table(&l, "SELECT " STAFF_COLS " FROM staff WHERE id = ?", staff_id,
 			    sizeof(struct reg_staff), row_staff, &p, &d->nstaff)) < 0)
 		goto out;
 	d->staff = p;
-	l.key = resident_id;
-	if ((r = load_table(&l,
-			    "SELECT id, surname, given, birth, address_id, household_id, flags "
-			    "FROM residents WHERE id = ?",
-			    sizeof(struct reg_resident), row_resident, &p, &d->nresidents)) < 0)
+	if ((r = load_table(&l, "SELECT " RESIDENT_COLS " FROM residents WHERE id = ?",
+			    resident_id, sizeof(struct reg_resident), row_resident, &p,
+			    &d->nresidents)) < 0)
 		goto out;
 	d->residents = p;
 	blocks_keep(&l, d);

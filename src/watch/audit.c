@@ -421,38 +421,11 @@ static bool scan_number(const char **pp, const char *end)
 	return true;
 }
 
-/* watch_action_parse for an action of n bytes without escapes: the same
- * five names, each compared whole at a constant length. */
-static bool action_of(const char *s, size_t n, enum watch_action *out)
-{
-#define IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
-	if (IS("view"))
-		*out = WA_VIEW;
-	else if (IS("search"))
-		*out = WA_SEARCH;
-	else if (IS("update"))
-		*out = WA_UPDATE;
-	else if (IS("print"))
-		*out = WA_PRINT;
-	else if (IS("export"))
-		*out = WA_EXPORT;
-	else
-		return false;
-	return true;
-#undef IS
-}
-
 bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch_event *ev)
 {
-#define KEY(s) {s, sizeof(s) - 1}
-	static const struct {
-		const char *s;
-		size_t n;
-	} keys[] = {KEY("ts"),	    KEY("staff_id"), KEY("resident_id"), KEY("action"),
-		    KEY("case_id"), KEY("query"),    KEY("ref"),	 KEY("result")};
-#undef KEY
-	enum { K_TS, K_STAFF, K_RES, K_ACTION, K_CASE, K_QUERY, K_REF, K_RESULT };
-	struct span v[ARRAY_SIZE(keys)] = {0};
+	/* The fields the engine reads (the others are checked, not kept). */
+	enum { K_TS, K_STAFF, K_RES, K_ACTION, K_CASE, K_QUERY, K_REF, K_RESULT, K__COUNT };
+	struct span v[K__COUNT] = {0};
 	const char *end = line + len, *p = skip_ws(line, end);
 	bool any_esc = false;
 	if (p == end || *p++ != '{')
@@ -545,14 +518,14 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 	if (any_esc) {
 		/* Decoded strings go to the scratch buffer, which the line's
 		 * length bounds (decoding never lengthens a string). */
-		size_t need = len + ARRAY_SIZE(keys);
+		size_t need = len + K__COUNT;
 		if (need > sc->cap) {
 			sc->buf = xrealloc(sc->buf, need);
 			sc->cap = need;
 		}
 	}
 	size_t used = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+	for (size_t i = 0; i < K__COUNT; i++) {
 		if (!v[i].set || v[i].null)
 			continue;
 		if (v[i].esc) {
@@ -567,7 +540,7 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 			v[i].p[v[i].n] = '\0';
 		}
 	}
-	if (!action_of(v[K_ACTION].p, v[K_ACTION].n, &ev->action))
+	if (watch_action_parse_n(v[K_ACTION].p, v[K_ACTION].n, &ev->action) < 0)
 		goto undo;
 	/* The result by its length and bytes (it holds no escape: refused
 	 * above), as strcmp with "ok" and "denied" would judge it. */
@@ -590,7 +563,7 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 	return true;
 undo:
 	/* Give the line back to the slow path as it was. */
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+	for (size_t i = 0; i < K__COUNT; i++)
 		if (v[i].set && !v[i].null && !v[i].esc)
 			v[i].p[v[i].n] = '"';
 	return false;

@@ -103,23 +103,31 @@ const char *watch_expl_name(enum watch_expl e)
 	return names[e];
 }
 
-int watch_action_parse(const char *s, enum watch_action *out)
+int watch_action_parse_n(const char *s, size_t n, enum watch_action *out)
 {
-	static const char *const names[WA__COUNT] = {"search", "view", "update", "print", "export"};
+	/* The first letter names the candidate, then one compare of the
+	 * whole name at a constant length (a load or two): called for every
+	 * event. */
+#define IS(name, a) (n == sizeof(name) - 1 && memcmp(s, name, sizeof(name) - 1) == 0 ? (a) : -1)
 	int i;
-	/* The first letter names the candidate: called for every event. */
-	switch (s[0]) {
-	case 's': i = WA_SEARCH; break;
-	case 'v': i = WA_VIEW; break;
-	case 'u': i = WA_UPDATE; break;
-	case 'p': i = WA_PRINT; break;
-	case 'e': i = WA_EXPORT; break;
-	default: return ERR_INVALID;
+	switch (n ? s[0] : '\0') {
+	case 's': i = IS("search", WA_SEARCH); break;
+	case 'v': i = IS("view", WA_VIEW); break;
+	case 'u': i = IS("update", WA_UPDATE); break;
+	case 'p': i = IS("print", WA_PRINT); break;
+	case 'e': i = IS("export", WA_EXPORT); break;
+	default: i = -1; break;
 	}
-	if (strcmp(s, names[i]) != 0)
+#undef IS
+	if (i < 0)
 		return ERR_INVALID;
 	*out = (enum watch_action)i;
 	return 0;
+}
+
+int watch_action_parse(const char *s, enum watch_action *out)
+{
+	return watch_action_parse_n(s, strlen(s), out);
 }
 
 /* One event of the current day. */

@@ -97,6 +97,8 @@ void watch_tables_free(struct watch_tables *t); /* NULL is a no-op */
 
 enum watch_action { WA_SEARCH = 0, WA_VIEW, WA_UPDATE, WA_PRINT, WA_EXPORT, WA__COUNT };
 int watch_action_parse(const char *s, enum watch_action *out);
+/* The same for the n bytes at s (a span of an input line). */
+int watch_action_parse_n(const char *s, size_t n, enum watch_action *out);
 
 /* One access event. Strings are borrowed for the duration of the call. */
 struct watch_event {

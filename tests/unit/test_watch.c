@@ -257,6 +257,29 @@ static bool flagged(const struct fx *f, size_t ev, int rule)
 
 /* ---- explanations and hard negatives ---- */
 
+/* The five action names, whole, and nothing else: a prefix, a longer
+ * word, another case, an empty span, a span shorter than its string. */
+static void test_action_names(void **state)
+{
+	static const char *const good[] = {"search", "view", "update", "print", "export"};
+	static const char *const bad[] = {"", "s", "sea", "searchx", "Search", "viewer", "vie",
+					  "prin", "exports", "delete", "v\0ew"};
+	enum watch_action a;
+	(void)state;
+
+	for (int i = 0; i < WA__COUNT; i++) {
+		assert_int_equal(watch_action_parse(good[i], &a), 0);
+		assert_int_equal(a, i);
+		assert_int_equal(watch_action_parse_n(good[i], strlen(good[i]), &a), 0);
+		assert_int_equal(a, i);
+		assert_int_equal(watch_action_parse_n(good[i], strlen(good[i]) - 1, &a), ERR_INVALID);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(watch_action_parse(bad[i], &a), ERR_INVALID);
+	assert_int_equal(watch_action_parse_n("view", 0, &a), ERR_INVALID);
+	assert_int_equal(watch_action_parse_n("v\0ew", 4, &a), ERR_INVALID);
+}
+
 static void test_department_case_and_grace(void **state)
 {
 	(void)state;
@@ -1516,6 +1539,7 @@ static void test_end_to_end_generated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_action_names),
 		cmocka_unit_test(test_department_case_and_grace),
 		cmocka_unit_test(test_counter_flow),
 		cmocka_unit_test(test_household_certificate),
