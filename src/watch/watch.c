@@ -224,34 +224,6 @@ static bool case_live(const struct watch *w, const struct wt_rcase *c, int64_t t
 	       (c->closed == INT64_MAX || ts <= c->closed + w->th.case_grace);
 }
 
-/* A case of resident rx assigned to staff s that is live at ts (grace and
- * counter flow included). */
-static const struct wt_rcase *assigned_case(const struct watch *w, uint32_t s, uint32_t rx,
-					    int64_t ts)
-{
-	const struct wt_res *re = &w->t->res[rx];
-	const struct wt_rcase *c = w->t->rcases + re->cfirst, *e = c + re->cn;
-	for (; c < e; c++)
-		if (c->assigned == s && case_live(w, c, ts))
-			return c;
-	return NULL;
-}
-
-/* The declared case, when it is one of resident rx's and live at ts: found
- * among that resident's cases by the hash of its id, then the id itself
- * (the only string read, and only for the case that matches). */
-static const struct wt_rcase *declared_case(const struct watch *w, const char *case_id,
-					    uint32_t rx, int64_t ts)
-{
-	uint32_t h = watch_str_hash(case_id);
-	const struct wt_res *re = &w->t->res[rx];
-	const struct wt_rcase *c = w->t->rcases + re->cfirst, *end = c + re->cn;
-	for (; c < end; c++)
-		if (c->idh == h && strcmp(c->id, case_id) == 0)
-			return case_live(w, c, ts) ? c : NULL;
-	return NULL;
-}
-
 /* Is the path of tp one of the four the vocabulary allows (thresholds.h)?
  * The policy parser refuses the others; a template built in code that is
  * not one of them explains nothing. */
@@ -333,47 +305,84 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 	const struct wt_res *re = &t->res[rx];
 	const struct wt_rcase *c, *ce;
 	int64_t ts = ev->ts;
-	enum watch_expl best = WE_NONE;
-	const char *best_id = NULL;
 
-	/* A case of the person's own, or the declared one, ties the access
-	 * to today's work unless it closed days ago (grace only). */
-	if ((c = assigned_case(w, s, rx, ts))) {
-		*case_id = c->id;
-		*strong = ts <= c->closed;
-		return WE_ASSIGNED;
+	/*
+	 * The evidence of the resident's own cases, of each kind: a live case
+	 * assigned to the person, the declared case (found by the hash of its
+	 * id, then the id), an open case of the department, one opened within
+	 * counter_flow after the access, one closed less than case_grace ago.
+	 * The explanation is the first kind in that order; of several cases
+	 * of one kind, one that ties the access to today's work. The access is
+	 * tied to today's work (*strong, which the scanning rule reads) when
+	 * any case does so, whatever the order of the cases: an assigned or
+	 * declared case still open, a department case opened within
+	 * recent_case, a counter flow. The passes stop as soon as nothing
+	 * further can change the answer.
+	 */
+	const struct wt_rcase *asg = NULL, *decl = NULL, *dopen = NULL, *dgrace = NULL, *ctr = NULL;
+	const struct wt_rcase *rc = t->rcases + re->cfirst, *rce = rc + re->cn;
+	bool tied = false, by_dept = st->dept != WT_NONE;
+	uint32_t idh = ev->case_id ? watch_str_hash(ev->case_id) : 0;
+
+	for (c = rc; c < rce; c++) {
+		if (c->assigned == s && case_live(w, c, ts)) {
+			if (ts <= c->closed) {
+				*case_id = c->id;
+				*strong = true;
+				return WE_ASSIGNED;
+			}
+			if (!asg)
+				asg = c; /* in its grace period */
+		}
+		if (ev->case_id && !decl && c->idh == idh && strcmp(c->id, ev->case_id) == 0 &&
+		    case_live(w, c, ts))
+			decl = c;
 	}
-	if (ev->case_id && (c = declared_case(w, ev->case_id, rx, ts))) {
-		*case_id = c->id;
-		*decl_assigned = c->assigned;
-		*strong = ts <= c->closed;
-		return WE_DECLARED;
-	}
-	*strong = false;
-	if (st->dept != WT_NONE) {
-		for (c = t->rcases + re->cfirst, ce = c + re->cn; c < ce; c++) {
+	tied = decl && ts <= decl->closed;
+	if (by_dept && !tied) {
+		/* With an assigned or declared case, only whether the access is
+		 * tied is left to find. */
+		bool explained = asg || decl;
+		for (c = rc; c < rce; c++) {
 			if (c->dept != st->dept)
 				continue;
 			if (c->opened <= ts && ts <= c->closed) {
-				*case_id = c->id;
-				*strong = ts - c->opened <= w->th.recent_case;
-				return WE_DEPT_OPEN;
-			}
-			if (c->closed != INT64_MAX && c->closed < ts && ts <= c->closed + w->th.case_grace &&
-			    best == WE_NONE) {
-				best = WE_DEPT_GRACE;
-				best_id = c->id;
-			}
-			if (c->opened > ts && c->opened - ts <= w->th.counter_flow) {
-				best = WE_COUNTER;
-				best_id = c->id;
+				if (ts - c->opened <= w->th.recent_case) {
+					dopen = c;
+					tied = true;
+					break;
+				}
+				if (!dopen)
+					dopen = c;
+			} else if (c->opened > ts) {
+				if (c->opened - ts <= w->th.counter_flow) {
+					tied = true;
+					if (!ctr)
+						ctr = c;
+					if (explained)
+						break;
+				}
+			} else if (c->closed < ts && ts <= c->closed + w->th.case_grace && !dgrace) {
+				dgrace = c;
 			}
 		}
-		if (best != WE_NONE) {
-			*case_id = best_id;
-			*strong = best == WE_COUNTER;
-			return best;
-		}
+	}
+	*strong = tied;
+	if (asg) {
+		*case_id = asg->id;
+		return WE_ASSIGNED;
+	}
+	if (decl) {
+		*case_id = decl->id;
+		*decl_assigned = decl->assigned;
+		return WE_DECLARED;
+	}
+	if (dopen || ctr || dgrace) {
+		c = dopen ? dopen : ctr ? ctr : dgrace;
+		*case_id = c->id;
+		return dopen ? WE_DEPT_OPEN : ctr ? WE_COUNTER : WE_DEPT_GRACE;
+	}
+	if (by_dept) {
 		/* A certificate for the whole household: an open case of
 		 * another member, opened recently, in the person's department. */
 		uint32_t h = re->hh;

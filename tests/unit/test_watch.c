@@ -588,6 +588,49 @@ static void scan_case(uint32_t distinct, bool expect)
 	fx_free(f);
 }
 
+/* Of several cases of one resident, the evidence that ties an access to
+ * today's work counts, whatever the order of the cases: a look during a
+ * scan at a resident with an old assigned case in its grace period and
+ * an open one listed after it, or with an old open department case and a
+ * recent one, is not named by the scan. */
+static void test_strongest_evidence(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	size_t a = 0, b = 0, first = 0;
+	for (int k = 0; k < 4; k++)
+		add_case(f, k == 0 ? "C0" : k == 1 ? "C1" : k == 2 ? "C2" : "C3", 140 + k, "D1", -1,
+			 at(DAY0, 8, 0, 0), TS_NONE);
+	add_case(f, "C8", 15, "D2", S1, at(DAY0 - 10, 9, 0, 0), at(DAY0 - 2, 9, 0, 0));
+	add_case(f, "C9", 15, "D2", S1, at(DAY0, 13, 0, 0), TS_NONE);
+	add_case(f, "C10", 16, "D1", -1, at(DAY0 - 5, 9, 0, 0), TS_NONE);
+	add_case(f, "C11", 16, "D1", -1, at(DAY0, 13, 30, 0), TS_NONE);
+	f->rd.ncases = 8;
+	fx_build(f);
+	peers_work(f);
+	for (uint32_t k = 0; k < 40; k++) {
+		size_t i = add(f, at(DAY0, 14, 0, 0) + (int64_t)k * 60, S1, 15 + (int)k, WA_VIEW, NULL, NULL);
+		if (k == 0)
+			a = i;
+		else if (k == 1)
+			b = i;
+		else if (k == 2)
+			first = i;
+	}
+	run(f, NULL);
+	assert_int_equal(f->v[a].expl, WE_ASSIGNED);
+	assert_string_equal(f->v[a].case_id, "C9");
+	assert_int_equal(f->v[b].expl, WE_DEPT_OPEN);
+	assert_string_equal(f->v[b].case_id, "C11");
+	size_t n = 0;
+	assert_int_equal(alerts(f, WR_SCAN, S1, &n), 1);
+	assert_int_equal(n, 38);
+	assert_false(flagged(f, a, -1));
+	assert_false(flagged(f, b, -1));
+	assert_true(flagged(f, first, WR_SCAN));
+	fx_free(f);
+}
+
 static void test_bulk_scan_threshold(void **state)
 {
 	(void)state;
@@ -1542,6 +1585,7 @@ int main(void)
 		cmocka_unit_test(test_action_names),
 		cmocka_unit_test(test_department_case_and_grace),
 		cmocka_unit_test(test_counter_flow),
+		cmocka_unit_test(test_strongest_evidence),
 		cmocka_unit_test(test_household_certificate),
 		cmocka_unit_test(test_namesakes_after_search),
 		cmocka_unit_test(test_declared_case),
