@@ -4,26 +4,31 @@
 # events, one core each, then mamori's precision and recall at that scale.
 #
 #   sh bench/watch_l.sh [--seed S] [--duckdb-timeout SECONDS]
+#                       [--duckdb-rules all|shared]
 #
 # Steps, each bounded: the dataset (`mamori gen --scale L`, about 20 GB,
 # kept in build/bench-data/L for the next run), an instance with its
 # registry (kept in build/bench-out/watch-instance-L), the timed mamori
-# audit, the timed DuckDB run (killed after --duckdb-timeout, default
-# 1,800 s, and memory_limit 12GB, as at M scale), the comparison of the
-# flagged events of the shared rules, and an untimed `mamori audit
-# --labels`. Outputs: build/bench-out/watch_*_L.*. Needs about 30 GB of
-# disk; `rm -rf build/bench-data/L build/bench-out/watch-instance-L`
-# frees it.
+# audit, the timed DuckDB run (every rule, or with --duckdb-rules shared
+# the eight that need no explanation of the access; killed after
+# --duckdb-timeout, default 5,400 s; memory_limit 12GB as at M scale, and
+# at most 20 GB spilled to disk), the comparison of the flagged events,
+# and an untimed `mamori audit --labels`. Outputs:
+# build/bench-out/watch_*_L.*. Needs about 30 GB of disk, and up to 20 GB
+# more while DuckDB runs; `rm -rf build/bench-data/L
+# build/bench-out/watch-instance-L` frees it.
 set -eu
 
 cd "$(dirname "$0")/.."
 SEED=1
-DTIMEOUT=1800
+DTIMEOUT=5400
+DRULES=all
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seed) SEED=$2; shift ;;
 	--duckdb-timeout) DTIMEOUT=$2; shift ;;
-	*) echo "usage: sh bench/watch_l.sh [--seed S] [--duckdb-timeout SECONDS]" >&2; exit 2 ;;
+	--duckdb-rules) DRULES=$2; shift ;;
+	*) echo "usage: sh bench/watch_l.sh [--seed S] [--duckdb-timeout SECONDS] [--duckdb-rules all|shared]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -69,12 +74,15 @@ echo "== mamori audit (one core)"
 	>"$OUT/watch_mamori_L.jsonl" 2>"$OUT/watch_mamori_L.time"
 grep -E "Elapsed|Maximum resident|User time|System time" "$OUT/watch_mamori_L.time"
 
-echo "== DuckDB (one thread, memory_limit 12GB, at most $DTIMEOUT s)"
+echo "== DuckDB (--rules $DRULES, one thread, memory_limit 12GB, at most $DTIMEOUT s)"
 DRC=0
 # shellcheck disable=SC2086
 timeout "$DTIMEOUT" /usr/bin/time -v $PIN node bench/peers/duckdb_audit.js --data "$DATA" \
-	--out "$OUT/watch_duckdb_L.tsv" --threads 1 --memory-limit 12GB \
+	--out "$OUT/watch_duckdb_L.tsv" --rules "$DRULES" --threads 1 --memory-limit 12GB \
+	--max-temp 20GB --profile \
 	>"$OUT/watch_duckdb_L.res" 2>"$OUT/watch_duckdb_L.time" || DRC=$?
+# A DuckDB killed by the timeout leaves its spill files behind.
+rm -rf build/duckdb-tmp
 cat "$OUT/watch_duckdb_L.res"
 grep -E "Elapsed|Maximum resident|User time|System time" "$OUT/watch_duckdb_L.time" || true
 if [ "$DRC" = 0 ]; then
