@@ -555,10 +555,13 @@ bool watch_scan_line(struct watch_scan *sc, char *line, size_t len, struct watch
 	if (v[K_STAFF].p[0] == '\0' || memchr(v[K_STAFF].p, '\0', v[K_STAFF].n))
 		goto undo;
 	ev->staff_id = v[K_STAFF].p;
+	ev->staff_len = (uint32_t)v[K_STAFF].n;
 	ev->resident_id = v[K_RES].set && !v[K_RES].null ? v[K_RES].p : NULL;
+	ev->resident_len = ev->resident_id ? (uint32_t)v[K_RES].n : 0;
 	ev->case_id = v[K_CASE].set && !v[K_CASE].null ? v[K_CASE].p : NULL;
 	ev->query = v[K_QUERY].set && !v[K_QUERY].null ? v[K_QUERY].p : NULL;
 	ev->ref = v[K_REF].set && !v[K_REF].null ? v[K_REF].p : NULL;
+	ev->ref_len = ev->ref ? (uint32_t)v[K_REF].n : 0;
 	ev->denied = v[K_RESULT].set && !v[K_RESULT].null && res_denied;
 	return true;
 undo:
@@ -717,14 +720,13 @@ struct pipe {
 	size_t head, n; /* oldest at head */
 };
 
-static const char *pev_copy(char **at, const char *s)
+static const char *pev_copy(char **at, const char *s, size_t n)
 {
 	if (!s)
 		return NULL;
-	size_t n = strlen(s) + 1;
 	char *d = *at;
-	memcpy(d, s, n);
-	*at += n;
+	memcpy(d, s, n + 1);
+	*at += n + 1;
 	return d;
 }
 
@@ -732,11 +734,16 @@ static void pipe_push(struct pipe *p, const struct watch_event *ev)
 {
 	struct pev *e = &p->v[(p->head + p->n++) % PIPE_DEPTH];
 	const char *f[] = {ev->staff_id, ev->resident_id, ev->case_id, ev->query, ev->ref};
+	/* The lengths the scanner gave (0: not given, or empty), else measured. */
+	size_t len[] = {ev->staff_len, ev->resident_len, 0, 0, ev->ref_len};
 	size_t need = 0;
 	char *at;
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
-		if (f[i])
-			need += strlen(f[i]) + 1;
+		if (f[i]) {
+			if (!len[i])
+				len[i] = strlen(f[i]);
+			need += len[i] + 1;
+		}
 	if (need > e->cap) {
 		/* Strings come from one line, which the reader bounds. */
 		e->cap = need < 256 ? 256 : need;
@@ -745,11 +752,14 @@ static void pipe_push(struct pipe *p, const struct watch_event *ev)
 	at = e->mem;
 	e->ev = *ev;
 	e->rx = WT_UNSET;
-	e->ev.staff_id = pev_copy(&at, ev->staff_id);
-	e->ev.resident_id = pev_copy(&at, ev->resident_id);
-	e->ev.case_id = pev_copy(&at, ev->case_id);
-	e->ev.query = pev_copy(&at, ev->query);
-	e->ev.ref = pev_copy(&at, ev->ref);
+	e->ev.staff_id = pev_copy(&at, f[0], len[0]);
+	e->ev.resident_id = pev_copy(&at, f[1], len[1]);
+	e->ev.case_id = pev_copy(&at, f[2], len[2]);
+	e->ev.query = pev_copy(&at, f[3], len[3]);
+	e->ev.ref = pev_copy(&at, f[4], len[4]);
+	e->ev.staff_len = (uint32_t)len[0];
+	e->ev.resident_len = (uint32_t)len[1];
+	e->ev.ref_len = (uint32_t)len[4];
 }
 
 /* The prefetch stages for the events now in the pipe. */

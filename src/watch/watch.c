@@ -434,24 +434,27 @@ static bool in_overtime(const struct watch *w, uint32_t s, int64_t ts)
 	return false;
 }
 
-static uint32_t strs_add(struct watch *w, const char *s)
+/* The string s of length n (strlen when n is 0) into the day's strings. */
+static uint32_t strs_add(struct watch *w, const char *s, size_t n)
 {
 	size_t off = w->strs.len;
-	if (off >= NO_OFF || buf_puts(&w->strs, s) < 0 || buf_putc(&w->strs, '\0') < 0)
+	if (!n)
+		n = strlen(s);
+	if (off >= NO_OFF || buf_append(&w->strs, s, n) < 0 || buf_putc(&w->strs, '\0') < 0)
 		return NO_OFF;
 	return (uint32_t)off;
 }
 
-static uint32_t person_of(struct watch *w, const char *staff_id, bool *unknown)
+static uint32_t person_of(struct watch *w, const char *staff_id, size_t len, bool *unknown)
 {
-	uint32_t s = idmap_get(&w->t->staff_ids, staff_id);
+	uint32_t s = idmap_get_n(&w->t->staff_ids, staff_id, len ? len : strlen(staff_id));
 	*unknown = s == WT_NONE;
 	if (s != WT_NONE)
 		return s;
 	for (size_t k = 0; k < w->nunknown; k++)
 		if (strcmp(w->strs.data + w->unknown[k], staff_id) == 0)
 			return (uint32_t)(w->t->nstaff + k);
-	uint32_t off = strs_add(w, staff_id);
+	uint32_t off = strs_add(w, staff_id, len);
 	if (off == NO_OFF || ARRAY_GROW(w->unknown, w->capunknown, w->nunknown + 1) < 0)
 		return WT_NONE;
 	w->unknown[w->nunknown] = off;
@@ -463,12 +466,13 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 {
 	if (!ev->resident_id)
 		return WT_NONE;
+	size_t len = ev->resident_len ? ev->resident_len : strlen(ev->resident_id);
 	switch (stage) {
 	case 2:
-		idmap_prefetch(&t->res_ids, ev->resident_id, strlen(ev->resident_id));
+		idmap_prefetch(&t->res_ids, ev->resident_id, len);
 		return rx;
 	case 1:
-		if ((rx = idmap_get(&t->res_ids, ev->resident_id)) != WT_NONE)
+		if ((rx = idmap_get_n(&t->res_ids, ev->resident_id, len)) != WT_NONE)
 			__builtin_prefetch(&t->res[rx]);
 		return rx;
 	case 0:
@@ -511,7 +515,7 @@ int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx_kno
 	if (w->day != day)
 		w->day_closed = jp_office_closed(day);
 	w->day = day;
-	person = person_of(w, ev->staff_id, &unknown);
+	person = person_of(w, ev->staff_id, ev->staff_len, &unknown);
 	if (person == WT_NONE)
 		return ERR_NOMEM;
 	if (ARRAY_GROW(w->ev, w->cap, w->nev + 1) < 0)
@@ -522,10 +526,12 @@ int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx_kno
 	de->seq = ev->seq;
 	de->person = person;
 	de->action = (uint8_t)ev->action;
-	de->ref = ev->ref ? strs_add(w, ev->ref) : NO_OFF;
+	de->ref = ev->ref ? strs_add(w, ev->ref, ev->ref_len) : NO_OFF;
 	de->has_query = ev->query != NULL;
 	if (ev->resident_id)
-		rx = rx_known != WT_UNSET ? rx_known : idmap_get(&t->res_ids, ev->resident_id);
+		rx = rx_known != WT_UNSET ? rx_known
+		     : idmap_get_n(&t->res_ids, ev->resident_id,
+				   ev->resident_len ? ev->resident_len : strlen(ev->resident_id));
 	de->res = rx;
 	v.unknown_staff = unknown;
 

@@ -111,6 +111,11 @@ struct watch_event {
 	const char *ref;          /* may be NULL */
 	enum watch_action action;
 	bool denied;
+	/* The lengths of staff_id, resident_id and ref when the producer
+	 * knows them (the access-line scanner does), so that the engine and
+	 * the audit's pipe need not measure them again; 0: not given, the
+	 * reader calls strlen. */
+	uint32_t staff_len, resident_len, ref_len;
 };
 
 /* What watch_feed decided about one event (for `explain` and tests). */

@@ -1097,6 +1097,10 @@ static bool scan_check(struct watch_scan *sc, const char *text, struct watch_eve
 			else
 				assert_string_equal(sf[i], jf[i]);
 		}
+		/* The lengths handed on are the strings' own. */
+		assert_int_equal(ev->staff_len, strlen(ev->staff_id));
+		assert_int_equal(ev->resident_len, ev->resident_id ? strlen(ev->resident_id) : 0);
+		assert_int_equal(ev->ref_len, ev->ref ? strlen(ev->ref) : 0);
 	} else {
 		assert_memory_equal(line, copy, n);
 	}
