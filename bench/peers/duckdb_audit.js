@@ -241,6 +241,11 @@ async function main() {
           a.known AND NOT coalesce(a.shh = a.hh, false) AND coalesce(a.saddr = a.addr, false)
             AND NOT coalesce(a.surname = a.ssur, false) AS nb
         FROM acc a LEFT JOIN cev x USING (line) LEFT JOIN hev h USING (line)`);
+    // What no later statement reads goes, so that its spill (at L scale
+    // the tables outgrow memory_limit) can be reused.
+    await c.run('DROP TABLE cev');
+    await c.run('DROP TABLE hev');
+    await c.run('DROP TABLE acc');
     // The namesake step, with window functions: the last search with a
     // query by the same person that day; a look at a resident of that
     // surname within namesake_window of it, not explained by a case, is
