@@ -333,6 +333,7 @@ int watch_tables_build(const struct registry_data *reg, struct watch_tables **ou
 		}
 		(void)idmap_intern(&t->res_ids, rr->id, &next);
 		x->r = rr;
+		x->surname = rr->surname;
 		x->surname_hash = rr->surname ? watch_str_hash(rr->surname) : 0;
 		x->hh = rr->household_id ? idmap_intern(&t->hh_ids, rr->household_id, &hh_next) :
 					   WT_NONE;

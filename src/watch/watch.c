@@ -214,8 +214,8 @@ void watch_get_counts(const struct watch *w, struct watch_counts *out)
  * a likely match. */
 static bool surname_is(const struct watch *w, uint32_t s, const struct wt_res *re)
 {
-	return re->surname_hash == w->ls_qhash[s] && re->r->surname &&
-	       strcmp(re->r->surname, w->ls_q[s]) == 0;
+	return re->surname_hash == w->ls_qhash[s] && re->surname &&
+	       strcmp(re->surname, w->ls_q[s]) == 0;
 }
 
 static bool case_live(const struct watch *w, const struct wt_rcase *c, int64_t ts)
@@ -476,6 +476,9 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 			__builtin_prefetch(&t->res[rx]);
 		return rx;
 	case 0:
+		/* The surname, which the namesake checks may compare. */
+		if (rx < t->nres && t->res[rx].surname)
+			__builtin_prefetch(t->res[rx].surname);
 		if (rx < t->nres && t->res[rx].cn) {
 			const struct wt_rcase *c = t->rcases + t->res[rx].cfirst;
 			__builtin_prefetch(c);
@@ -604,8 +607,7 @@ int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx_kno
 			else if (st->addr != WT_NONE && re->addr == st->addr) {
 				/* Same address: a relative when the surname is
 				 * also the person's, a neighbour otherwise. */
-				if (rs->surname && re->r->surname &&
-				    strcmp(rs->surname, re->r->surname) == 0)
+				if (rs->surname && re->surname && strcmp(rs->surname, re->surname) == 0)
 					rel = true;
 				else
 					nb = true;

@@ -61,6 +61,7 @@ struct wt_staff {
  * an access reads one resident and a few consecutive cache lines. */
 struct wt_res {
 	const struct reg_resident *r;
+	const char *surname; /* r->surname, one load nearer (the namesake checks) */
 	uint32_t hh, addr;
 	uint32_t cfirst, cn;
 	uint32_t surname_hash; /* watch_str_hash of the surname, 0 when none */
