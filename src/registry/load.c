@@ -728,16 +728,43 @@ static void blocks_keep(struct loader *l, struct registry_data *d)
 	d->nblocks = l->nblk;
 }
 
-static int load_tables(struct store *st, bool people_only, struct registry_data **out)
+/* A registry_data whose strings go to an arena of arena_size blocks,
+ * and the loader that fills it. */
+static struct registry_data *loader_start(struct loader *l, struct store *st, size_t arena_size)
 {
 	struct registry_data *d = xcalloc(1, sizeof(*d));
-	struct loader l = {.st = st};
+
+	*l = (struct loader){.st = st};
+	d->arena = arena_new(arena_size);
+	l->arena = d->arena;
+	return d;
+}
+
+/* The loader's end: d to *out when r says the load succeeded, else freed;
+ * the loader's own tables freed either way. Returns r. */
+static int loader_finish(struct loader *l, struct registry_data *d, int r,
+			 struct registry_data **out)
+{
+	if (r >= 0) {
+		blocks_keep(l, d);
+		*out = d;
+		d = NULL;
+	}
+	free(l->rslot);
+	free(l->islot);
+	free(l->blk);
+	registry_data_free(d);
+	return r;
+}
+
+static int load_tables(struct store *st, bool people_only, struct registry_data **out)
+{
+	struct loader l;
+	struct registry_data *d = loader_start(&l, st, 4 << 20);
 	void *p;
 	int r;
 
 	*out = NULL;
-	d->arena = arena_new(4 << 20);
-	l.arena = d->arena;
 #define LOAD(sql, type, field, nfield, fn)                                                         \
 	do {                                                                                       \
 		if ((r = load_table(&l, sql, NULL, sizeof(struct type), fn, &p, &d->nfield)) < 0)  \
@@ -767,15 +794,8 @@ static int load_tables(struct store *st, bool people_only, struct registry_data 
 	ensure_sorted(d->departments, d->ndepartments, sizeof(*d->departments), cmp_reg_department);
 	ensure_sorted(d->staff, d->nstaff, sizeof(*d->staff), cmp_reg_staff);
 	ensure_sorted(d->overtime, d->novertime, sizeof(*d->overtime), cmp_overtime);
-	blocks_keep(&l, d);
-	*out = d;
-	d = NULL;
 out:
-	free(l.rslot);
-	free(l.islot);
-	free(l.blk);
-	registry_data_free(d);
-	return r;
+	return loader_finish(&l, d, r, out);
 }
 
 int registry_load_people(struct store *st, struct registry_data **out)
@@ -787,14 +807,12 @@ int registry_load_people(struct store *st, struct registry_data **out)
 int registry_load_pair(struct store *st, const char *staff_id, const char *resident_id,
 		       struct registry_data **out)
 {
-	struct registry_data *d = xcalloc(1, sizeof(*d));
-	struct loader l = {.st = st};
+	struct loader l;
+	struct registry_data *d = loader_start(&l, st, 64 << 10);
 	void *p;
 	int r;
 
 	*out = NULL;
-	d->arena = arena_new(64 << 10);
-	l.arena = d->arena;
 	if ((r = load_table(&l, "SELECT " STAFF_COLS " FROM staff WHERE id = ?", staff_id,
 			    sizeof(struct reg_staff), row_staff, &p, &d->nstaff)) < 0)
 		goto out;
@@ -804,13 +822,8 @@ int registry_load_pair(struct store *st, const char *staff_id, const char *resid
 			    &d->nresidents)) < 0)
 		goto out;
 	d->residents = p;
-	blocks_keep(&l, d);
-	*out = d;
-	d = NULL;
 out:
-	free(l.blk);
-	registry_data_free(d);
-	return r;
+	return loader_finish(&l, d, r, out);
 }
 
 /*

@@ -734,14 +734,12 @@ static void pipe_push(struct pipe *p, const struct watch_event *ev)
 {
 	struct pev *e = &p->v[(p->head + p->n++) % PIPE_DEPTH];
 	const char *f[] = {ev->staff_id, ev->resident_id, ev->case_id, ev->query, ev->ref};
-	/* The lengths the scanner gave (0: not given, or empty), else measured. */
-	size_t len[] = {ev->staff_len, ev->resident_len, 0, 0, ev->ref_len};
-	size_t need = 0;
+	const uint32_t given[] = {ev->staff_len, ev->resident_len, 0, 0, ev->ref_len};
+	size_t len[ARRAY_SIZE(f)] = {0}, need = 0;
 	char *at;
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
 		if (f[i]) {
-			if (!len[i])
-				len[i] = strlen(f[i]);
+			len[i] = watch_len(f[i], given[i]);
 			need += len[i] + 1;
 		}
 	if (need > e->cap) {

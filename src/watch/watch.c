@@ -321,7 +321,7 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 	 */
 	const struct wt_rcase *asg = NULL, *decl = NULL, *dopen = NULL, *dgrace = NULL, *ctr = NULL;
 	const struct wt_rcase *rc = t->rcases + re->cfirst, *rce = rc + re->cn;
-	bool tied = false, by_dept = st->dept != WT_NONE;
+	bool by_dept = st->dept != WT_NONE;
 	uint32_t idh = ev->case_id ? watch_str_hash(ev->case_id) : 0;
 
 	for (c = rc; c < rce; c++) {
@@ -338,7 +338,7 @@ static enum watch_expl explain(struct watch *w, uint32_t s, uint32_t rx,
 		    case_live(w, c, ts))
 			decl = c;
 	}
-	tied = decl && ts <= decl->closed;
+	bool tied = decl && ts <= decl->closed;
 	if (by_dept && !tied) {
 		/* With an assigned or declared case, only whether the access is
 		 * tied is left to find. */
@@ -434,12 +434,10 @@ static bool in_overtime(const struct watch *w, uint32_t s, int64_t ts)
 	return false;
 }
 
-/* The string s of length n (strlen when n is 0) into the day's strings. */
+/* The string s of length n into the day's strings. */
 static uint32_t strs_add(struct watch *w, const char *s, size_t n)
 {
 	size_t off = w->strs.len;
-	if (!n)
-		n = strlen(s);
 	if (off >= NO_OFF || buf_append(&w->strs, s, n) < 0 || buf_putc(&w->strs, '\0') < 0)
 		return NO_OFF;
 	return (uint32_t)off;
@@ -447,7 +445,7 @@ static uint32_t strs_add(struct watch *w, const char *s, size_t n)
 
 static uint32_t person_of(struct watch *w, const char *staff_id, size_t len, bool *unknown)
 {
-	uint32_t s = idmap_get_n(&w->t->staff_ids, staff_id, len ? len : strlen(staff_id));
+	uint32_t s = idmap_get_n(&w->t->staff_ids, staff_id, len);
 	*unknown = s == WT_NONE;
 	if (s != WT_NONE)
 		return s;
@@ -466,7 +464,7 @@ uint32_t watch_prefetch(const struct watch_tables *t, const struct watch_event *
 {
 	if (!ev->resident_id)
 		return WT_NONE;
-	size_t len = ev->resident_len ? ev->resident_len : strlen(ev->resident_id);
+	size_t len = watch_len(ev->resident_id, ev->resident_len);
 	switch (stage) {
 	case 2:
 		idmap_prefetch(&t->res_ids, ev->resident_id, len);
@@ -518,7 +516,7 @@ int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx_kno
 	if (w->day != day)
 		w->day_closed = jp_office_closed(day);
 	w->day = day;
-	person = person_of(w, ev->staff_id, ev->staff_len, &unknown);
+	person = person_of(w, ev->staff_id, watch_len(ev->staff_id, ev->staff_len), &unknown);
 	if (person == WT_NONE)
 		return ERR_NOMEM;
 	if (ARRAY_GROW(w->ev, w->cap, w->nev + 1) < 0)
@@ -529,12 +527,13 @@ int watch_feed_rx(struct watch *w, const struct watch_event *ev, uint32_t rx_kno
 	de->seq = ev->seq;
 	de->person = person;
 	de->action = (uint8_t)ev->action;
-	de->ref = ev->ref ? strs_add(w, ev->ref, ev->ref_len) : NO_OFF;
+	de->ref = ev->ref ? strs_add(w, ev->ref, watch_len(ev->ref, ev->ref_len)) : NO_OFF;
 	de->has_query = ev->query != NULL;
 	if (ev->resident_id)
-		rx = rx_known != WT_UNSET ? rx_known
-		     : idmap_get_n(&t->res_ids, ev->resident_id,
-				   ev->resident_len ? ev->resident_len : strlen(ev->resident_id));
+		rx = rx_known != WT_UNSET
+			     ? rx_known
+			     : idmap_get_n(&t->res_ids, ev->resident_id,
+					   watch_len(ev->resident_id, ev->resident_len));
 	de->res = rx;
 	v.unknown_staff = unknown;
 

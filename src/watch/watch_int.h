@@ -5,6 +5,8 @@
 #ifndef MAMORI_WATCH_INT_H
 #define MAMORI_WATCH_INT_H
 
+#include <string.h>
+
 #include "base/base.h"
 #include "base/buf.h"
 
@@ -55,6 +57,13 @@ struct wt_staff {
 	const struct reg_staff *r;
 	uint32_t dept, hh, addr, group;
 };
+
+/* The length of s given with an event (struct watch_event's *_len), or
+ * measured when none was given (0). */
+static inline size_t watch_len(const char *s, uint32_t given)
+{
+	return given ? given : strlen(s);
+}
 
 /* A resident: its cases are rcases[cfirst .. cfirst + cn), the same as
  * res_cases[res_case_first[i] ..] but copied in place, so that explaining
